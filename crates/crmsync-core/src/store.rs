@@ -1,0 +1,598 @@
+//! The `SyncStore` contract: everything durable, scoped by tenant.
+
+use std::{collections::BTreeMap, fmt, time::Duration};
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    BoxFuture, ConnectionId, Cursor, Direction, Fields, ObjectKind, ObjectReport, ProviderKind,
+    RecordId, Result, SyncMode, TenantId,
+};
+
+/// Secret values of a connection (tokens, client secrets), by name. Never printed:
+/// `Debug` shows only the names. Stored encrypted (AES-256-GCM).
+#[derive(Clone, Default)]
+pub struct Credentials {
+    values: BTreeMap<String, SecretString>,
+}
+
+impl Credentials {
+    /// No secrets.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a secret.
+    pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.insert(name, value);
+        self
+    }
+
+    /// Sets a secret.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.values
+            .insert(name.into(), SecretString::from(value.into()));
+    }
+
+    /// A secret by name.
+    pub fn get(&self, name: &str) -> Option<&SecretString> {
+        self.values.get(name)
+    }
+
+    /// The secret names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
+    /// Serializes the secrets for encryption. The result is secret: callers must
+    /// encrypt it and drop it.
+    pub fn to_plaintext(&self) -> Vec<u8> {
+        let map: BTreeMap<&str, &str> = self
+            .values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose_secret()))
+            .collect();
+        serde_json::to_vec(&map).unwrap_or_default()
+    }
+
+    /// Parses what [`Credentials::to_plaintext`] produced.
+    pub fn from_plaintext(bytes: &[u8]) -> Result<Self> {
+        let map: BTreeMap<String, String> = serde_json::from_slice(bytes)?;
+        Ok(Self {
+            values: map
+                .into_iter()
+                .map(|(k, v)| (k, SecretString::from(v)))
+                .collect(),
+        })
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.values.keys().map(|k| (k, "[REDACTED]")))
+            .finish()
+    }
+}
+
+/// A tenant's connection to one CRM account.
+#[derive(Clone, Debug)]
+pub struct ConnectionConfig {
+    /// The connection's id, unique within its tenant.
+    pub id: ConnectionId,
+    /// The CRM.
+    pub provider: ProviderKind,
+    /// Non-secret settings (base URLs, portal id, options).
+    pub settings: Value,
+    /// Secrets, stored encrypted.
+    pub credentials: Credentials,
+}
+
+/// Identifies the links of one connection and object.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LinkKey {
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The object.
+    pub object: ObjectKind,
+}
+
+/// The pairing of a local record with a remote one, with the base snapshot: the
+/// canonical fields as both sides held them after the last sync.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    /// The application's id.
+    pub local_id: RecordId,
+    /// The CRM's id.
+    pub remote_id: RecordId,
+    /// Canonical fields at the last sync.
+    pub base: Fields,
+    /// Content hash of `base` ([`CanonicalRecord::content_hash`](crate::CanonicalRecord::content_hash)).
+    pub base_hash: u64,
+    /// When the remote record was last seen modified.
+    pub remote_modified_at: Option<DateTime<Utc>>,
+    /// When the local record was last seen modified.
+    pub local_modified_at: Option<DateTime<Utc>>,
+    /// When the link was last written.
+    pub synced_at: DateTime<Utc>,
+}
+
+/// A stored cursor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The direction whose feed it positions.
+    pub direction: Direction,
+    /// The cursor.
+    pub cursor: Cursor,
+    /// When it was stored.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A run's id in history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(pub i64);
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// How a run ended (or that it is still running).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// In progress (or crashed: a stale `running` row).
+    Running,
+    /// Everything was processed.
+    Success,
+    /// Some records failed or a limit stopped the run; it resumes next time.
+    Partial,
+    /// The run could not proceed.
+    Failed,
+}
+
+impl RunStatus {
+    /// Stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Success => "success",
+            Self::Partial => "partial",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "running" => Some(Self::Running),
+            "success" => Some(Self::Success),
+            "partial" => Some(Self::Partial),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One row of run history (the SyncHistory table).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Assigned by the store on start.
+    pub id: Option<RunId>,
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The object.
+    pub object: ObjectKind,
+    /// The direction.
+    pub direction: Direction,
+    /// The mode.
+    pub mode: SyncMode,
+    /// The status.
+    pub status: RunStatus,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End, once finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Counts.
+    pub counts: ObjectReport,
+    /// Why the run is partial or failed.
+    pub error: Option<String>,
+    /// The job's options and anything else worth keeping (JSON).
+    pub configuration: Value,
+}
+
+/// Filters run history.
+#[derive(Clone, Debug, Default)]
+pub struct RunFilter {
+    /// Only this connection.
+    pub connection: Option<ConnectionId>,
+    /// Only this object.
+    pub object: Option<ObjectKind>,
+    /// At most this many, newest first (default 50).
+    pub limit: Option<u32>,
+}
+
+/// Which side a write or change came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteSource {
+    /// The application.
+    Local,
+    /// The CRM.
+    Remote,
+}
+
+/// How an audited operation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// Written.
+    Success,
+    /// Failed (see the error; a dead letter holds the payload).
+    Failed,
+    /// Planned only (dry run) or parked for review.
+    Skipped,
+}
+
+/// One audited operation on one record: the audit trail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// The run it belongs to.
+    pub run_id: Option<RunId>,
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The object.
+    pub object: ObjectKind,
+    /// The application's id, if known.
+    pub local_id: Option<RecordId>,
+    /// The CRM's id, if known.
+    pub remote_id: Option<RecordId>,
+    /// What was done: `create_local`, `update_remote`, `delete_local`, `link`, ...
+    pub operation: String,
+    /// Where the change came from.
+    pub source: WriteSource,
+    /// Per field: `{field: {"before": .., "after": ..}}`.
+    pub changes: Value,
+    /// How it ended.
+    pub outcome: AuditOutcome,
+    /// The error, when it failed.
+    pub error: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The state of a dead letter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadLetterStatus {
+    /// Waiting for replay or discard.
+    Pending,
+    /// Replayed successfully.
+    Replayed,
+    /// Discarded by an operator.
+    Discarded,
+}
+
+impl DeadLetterStatus {
+    /// Stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Replayed => "replayed",
+            Self::Discarded => "discarded",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "replayed" => Some(Self::Replayed),
+            "discarded" => Some(Self::Discarded),
+            _ => None,
+        }
+    }
+}
+
+/// A record that could not be synced, with everything needed to replay it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Assigned by the store.
+    pub id: Option<i64>,
+    /// The run that gave up on it.
+    pub run_id: Option<RunId>,
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The object.
+    pub object: ObjectKind,
+    /// Which way it was going.
+    pub direction: Direction,
+    /// The record's id in its source system.
+    pub record_id: RecordId,
+    /// The full record as read (JSON).
+    pub payload: Value,
+    /// The error kind ([`ErrorKind::as_str`](crate::ErrorKind::as_str)).
+    pub error_kind: String,
+    /// The error message.
+    pub error_message: String,
+    /// The failing field, for validation errors.
+    pub field: Option<String>,
+    /// The failing rule, for validation errors.
+    pub rule: Option<String>,
+    /// How many times it was tried.
+    pub attempts: u32,
+    /// Its state.
+    pub status: DeadLetterStatus,
+    /// When it first failed.
+    pub first_failed_at: DateTime<Utc>,
+    /// When it last failed.
+    pub last_failed_at: DateTime<Utc>,
+}
+
+/// A row of the local mirror: the application's copy of a record, in canonical
+/// field names, with the change sequence that feeds pushes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MirrorRecord {
+    /// The object.
+    pub object: ObjectKind,
+    /// The application's id.
+    pub id: RecordId,
+    /// Canonical fields.
+    pub fields: Fields,
+    /// Change sequence (per tenant, increasing with every effective write).
+    pub seq: i64,
+    /// When it last changed.
+    pub modified_at: DateTime<Utc>,
+    /// Tombstone.
+    pub deleted: bool,
+}
+
+/// A write to the mirror: a patch of one record (`null` clears a field).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MirrorWrite {
+    /// Update this record (created with this id if missing); `None` creates one.
+    pub id: Option<RecordId>,
+    /// The patch.
+    pub fields: Fields,
+    /// Makes creates idempotent: a second create with the same key updates the record
+    /// the first one made.
+    pub idempotency_key: Option<String>,
+}
+
+
+/// Everything one page of sync commits, in ONE store transaction.
+#[derive(Clone, Debug)]
+pub struct PageCommit {
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The object.
+    pub object: ObjectKind,
+    /// Links to insert or replace (keyed by local id and by remote id).
+    pub upsert_links: Vec<Link>,
+    /// Links to remove, by local id.
+    pub delete_links: Vec<RecordId>,
+    /// Audit rows.
+    pub audit: Vec<AuditEntry>,
+    /// Dead letters to add.
+    pub dead_letters: Vec<DeadLetter>,
+    /// The cursor to store after this page.
+    pub checkpoint: Option<(Direction, Cursor)>,
+}
+
+impl PageCommit {
+    /// An empty commit for a connection and object.
+    pub fn new(connection: ConnectionId, object: ObjectKind) -> Self {
+        Self {
+            connection,
+            object,
+            upsert_links: Vec::new(),
+            delete_links: Vec::new(),
+            audit: Vec::new(),
+            dead_letters: Vec::new(),
+            checkpoint: None,
+        }
+    }
+}
+
+/// A lease held on a key (one job per tenant, connection and object at a time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// What is leased.
+    pub key: String,
+    /// Who holds it.
+    pub holder: String,
+    /// When it lapses unless renewed.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Everything durable crmsync keeps. Every method is scoped by tenant: no call can
+/// read or change another tenant's rows.
+///
+/// The trait is object-safe; engines hold `Arc<dyn SyncStore>`.
+pub trait SyncStore: Send + Sync + 'static {
+    /// Inserts or replaces a connection; credentials are encrypted.
+    fn put_connection<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        connection: &'a ConnectionConfig,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// A connection with decrypted credentials. A wrong key is an
+    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) error.
+    fn get_connection<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        id: &'a ConnectionId,
+    ) -> BoxFuture<'a, Result<Option<ConnectionConfig>>>;
+
+    /// The tenant's connection ids.
+    fn list_connections<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+    ) -> BoxFuture<'a, Result<Vec<ConnectionId>>>;
+
+    /// Removes a connection (and nothing else).
+    fn delete_connection<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        id: &'a ConnectionId,
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    /// Links by remote id (ids without a link are left out).
+    fn links_by_remote<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a LinkKey,
+        remote_ids: &'a [RecordId],
+    ) -> BoxFuture<'a, Result<Vec<Link>>>;
+
+    /// Links by local id (ids without a link are left out).
+    fn links_by_local<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a LinkKey,
+        local_ids: &'a [RecordId],
+    ) -> BoxFuture<'a, Result<Vec<Link>>>;
+
+    /// Number of links of a connection and object.
+    fn count_links<'a>(&'a self, tenant: &'a TenantId, key: &'a LinkKey)
+    -> BoxFuture<'a, Result<u64>>;
+
+    /// The stored cursor of one direction.
+    fn checkpoint<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a LinkKey,
+        direction: Direction,
+    ) -> BoxFuture<'a, Result<Option<Checkpoint>>>;
+
+    /// Forgets a cursor (the next run starts from the beginning).
+    fn clear_checkpoint<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a LinkKey,
+        direction: Direction,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Commits links, audit rows, dead letters and the cursor of one page atomically.
+    fn commit_page<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        commit: PageCommit,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Opens a run in history; returns its id.
+    fn start_run<'a>(&'a self, tenant: &'a TenantId, run: &'a RunRecord)
+    -> BoxFuture<'a, Result<RunId>>;
+
+    /// Updates a run (status, counts, end, error).
+    fn finish_run<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        run: &'a RunRecord,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Run history, newest first.
+    fn list_runs<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        filter: &'a RunFilter,
+    ) -> BoxFuture<'a, Result<Vec<RunRecord>>>;
+
+    /// Audit rows of a run (or all, newest last), at most `limit`.
+    fn list_audit<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        run: Option<RunId>,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<AuditEntry>>>;
+
+    /// Dead letters, optionally by status, oldest first.
+    fn list_dead_letters<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        status: Option<DeadLetterStatus>,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<DeadLetter>>>;
+
+    /// Sets a dead letter's status; with `bump_attempts` counts one more attempt.
+    fn update_dead_letter<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        id: i64,
+        status: DeadLetterStatus,
+        bump_attempts: bool,
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    /// Applies patches to mirror records; returns the records as stored, in order.
+    /// A patch that changes nothing does not advance the change sequence.
+    fn mirror_write<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        object: &'a ObjectKind,
+        writes: Vec<MirrorWrite>,
+    ) -> BoxFuture<'a, Result<Vec<MirrorRecord>>>;
+
+    /// Tombstones mirror records; returns how many were live.
+    fn mirror_delete<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        object: &'a ObjectKind,
+        ids: &'a [RecordId],
+    ) -> BoxFuture<'a, Result<u64>>;
+
+    /// Live mirror records by id.
+    fn mirror_get<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        object: &'a ObjectKind,
+        ids: &'a [RecordId],
+    ) -> BoxFuture<'a, Result<Vec<MirrorRecord>>>;
+
+    /// Mirror rows (tombstones included) with `seq > after`, in sequence order.
+    fn mirror_changes<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        object: &'a ObjectKind,
+        after: i64,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<MirrorRecord>>>;
+
+    /// Live mirror records whose `field` equals one of `values` (string compare).
+    fn mirror_find<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        object: &'a ObjectKind,
+        field: &'a str,
+        values: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<MirrorRecord>>>;
+
+    /// Number of live mirror records of an object.
+    fn mirror_count<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        object: &'a ObjectKind,
+    ) -> BoxFuture<'a, Result<u64>>;
+
+    /// Takes or renews a lease; `false` when another holder has it.
+    fn acquire_lease<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    /// Releases a lease held by `holder`.
+    fn release_lease<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a str,
+        holder: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
+}

@@ -1,0 +1,3 @@
+//! Conformance suites (feature `testkit`).
+pub mod provider;
+pub mod store;

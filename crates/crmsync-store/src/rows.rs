@@ -1,0 +1,284 @@
+//! Row encoding shared by every backend: timestamps, stable names, errors, batching.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use crmsync_core::{
+    AuditOutcome, Direction, Error, ErrorKind, Link, ObjectReport, RecordId, Result, Retry,
+    RunRecord, SyncMode, WriteSource,
+};
+
+/// Timestamps are stored as microseconds since the Unix epoch (UTC) in every backend,
+/// so SQLite and PostgreSQL compare and sort them the same way.
+pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// The instant a stored microsecond count stands for.
+pub(crate) fn from_micros(value: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(value)
+        .ok_or_else(|| corrupt(format!("timestamp {value} out of range")))
+}
+
+/// An optional stored timestamp.
+pub(crate) fn from_micros_opt(value: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+    value.map(from_micros).transpose()
+}
+
+/// `at` truncated to what the stores keep (microseconds), so every backend returns the
+/// same instant it was given.
+pub(crate) fn truncate(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+/// Now, at stored precision.
+pub(crate) fn now() -> DateTime<Utc> {
+    truncate(Utc::now())
+}
+
+/// When a lease taken `now` for `ttl` lapses (capped at a century, so any `ttl`
+/// stays storable).
+pub(crate) fn lease_expiry(now: DateTime<Utc>, ttl: std::time::Duration) -> DateTime<Utc> {
+    const CENTURY: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+    chrono::Duration::from_std(ttl.min(CENTURY))
+        .ok()
+        .and_then(|ttl| now.checked_add_signed(ttl))
+        .unwrap_or(now)
+}
+
+/// A `u64` hash in a signed 64-bit column (bit cast both ways).
+pub(crate) fn hash_to_i64(hash: u64) -> i64 {
+    hash as i64
+}
+
+/// The `u64` hash a signed 64-bit column holds.
+pub(crate) fn hash_from_i64(stored: i64) -> u64 {
+    stored as u64
+}
+
+/// The stored name of a sync mode.
+pub(crate) fn mode_name(mode: SyncMode) -> &'static str {
+    match mode {
+        SyncMode::Incremental => "incremental",
+        SyncMode::Full => "full",
+    }
+}
+
+/// Parses a stored sync mode.
+pub(crate) fn parse_mode(name: &str) -> Result<SyncMode> {
+    match name {
+        "incremental" => Ok(SyncMode::Incremental),
+        "full" => Ok(SyncMode::Full),
+        other => Err(corrupt(format!("unknown sync mode {other:?}"))),
+    }
+}
+
+/// Parses a stored direction.
+pub(crate) fn parse_direction(name: &str) -> Result<Direction> {
+    Direction::parse(name).ok_or_else(|| corrupt(format!("unknown direction {name:?}")))
+}
+
+/// The stored name of a write source.
+pub(crate) fn source_name(source: WriteSource) -> &'static str {
+    match source {
+        WriteSource::Local => "local",
+        WriteSource::Remote => "remote",
+    }
+}
+
+/// Parses a stored write source.
+pub(crate) fn parse_source(name: &str) -> Result<WriteSource> {
+    match name {
+        "local" => Ok(WriteSource::Local),
+        "remote" => Ok(WriteSource::Remote),
+        other => Err(corrupt(format!("unknown write source {other:?}"))),
+    }
+}
+
+/// The stored name of an audit outcome.
+pub(crate) fn outcome_name(outcome: AuditOutcome) -> &'static str {
+    match outcome {
+        AuditOutcome::Success => "success",
+        AuditOutcome::Failed => "failed",
+        AuditOutcome::Skipped => "skipped",
+    }
+}
+
+/// Parses a stored audit outcome.
+pub(crate) fn parse_outcome(name: &str) -> Result<AuditOutcome> {
+    match name {
+        "success" => Ok(AuditOutcome::Success),
+        "failed" => Ok(AuditOutcome::Failed),
+        "skipped" => Ok(AuditOutcome::Skipped),
+        other => Err(corrupt(format!("unknown audit outcome {other:?}"))),
+    }
+}
+
+/// The SyncHistory summary columns of a run: processed, created, updated, failed.
+pub(crate) fn run_totals(counts: &ObjectReport) -> [i64; 4] {
+    let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    [
+        clamp(counts.processed()),
+        clamp(counts.created_local + counts.created_remote),
+        clamp(counts.updated_local + counts.updated_remote),
+        clamp(counts.dead_letters),
+    ]
+}
+
+/// The default number of runs [`crmsync_core::SyncStore::list_runs`] returns.
+pub(crate) const DEFAULT_RUN_LIMIT: u32 = 50;
+
+/// A run's id, required by `finish_run`.
+pub(crate) fn run_id_of(run: &RunRecord) -> Result<i64> {
+    run.id.map(|id| id.0).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidRequest,
+            "finish_run needs the id start_run returned",
+        )
+        .with_operation("store.finish_run")
+    })
+}
+
+/// A row the store cannot interpret: written by something else, or corrupted.
+pub(crate) fn corrupt(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Storage, message)
+}
+
+/// The error of a poisoned lock (a panic elsewhere while the lock was held).
+pub(crate) fn poisoned(operation: &'static str) -> Error {
+    Error::new(
+        ErrorKind::Internal,
+        "memory store lock poisoned by an earlier panic",
+    )
+    .with_operation(operation)
+}
+
+/// Maps a database error to a storage error naming the operation. Failures that can
+/// pass (a busy database, a dropped connection, an exhausted pool, a serialization
+/// conflict) are marked retryable.
+pub(crate) fn storage(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
+    move |err| {
+        let retry = match &err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => Retry::Retry,
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                // SQLite busy/locked; PostgreSQL serialization failure, deadlock,
+                // too many connections, admin shutdown.
+                Some("5" | "6" | "40001" | "40P01" | "53300" | "57P01") => Retry::Retry,
+                _ => Retry::DontRetry,
+            },
+            _ => Retry::DontRetry,
+        };
+        Error::new(ErrorKind::Storage, format!("{operation} failed"))
+            .with_retry(retry)
+            .with_source(err)
+            .with_operation(operation)
+    }
+}
+
+/// How many rows of `binds_per_row` parameters fit in one statement that also binds
+/// `fixed` parameters of its own.
+pub(crate) fn rows_per_statement(max_binds: usize, binds_per_row: usize, fixed: usize) -> usize {
+    (max_binds.saturating_sub(fixed) / binds_per_row.max(1)).max(1)
+}
+
+/// Ids without duplicates, in first-seen order.
+pub(crate) fn unique_ids(ids: &[RecordId]) -> Vec<&RecordId> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.iter().filter(|id| seen.insert(*id)).collect()
+}
+
+/// Orders fetched rows like the ids asked for (ids without a row are left out).
+pub(crate) fn in_request_order<T>(
+    ids: &[RecordId],
+    rows: Vec<T>,
+    id_of: impl Fn(&T) -> &RecordId,
+) -> Vec<T> {
+    let mut by_id: HashMap<RecordId, T> = rows.into_iter().map(|r| (id_of(&r).clone(), r)).collect();
+    unique_ids(ids)
+        .into_iter()
+        .filter_map(|id| by_id.remove(id))
+        .collect()
+}
+
+/// The links of a page as applying them one after the other would leave them: a later
+/// link replaces an earlier one with the same local id or the same remote id.
+pub(crate) fn dedupe_links(links: Vec<Link>) -> Vec<Link> {
+    let mut kept: Vec<Option<Link>> = Vec::with_capacity(links.len());
+    let mut by_local: HashMap<RecordId, usize> = HashMap::with_capacity(links.len());
+    let mut by_remote: HashMap<RecordId, usize> = HashMap::with_capacity(links.len());
+    for link in links {
+        for index in [by_local.get(&link.local_id), by_remote.get(&link.remote_id)]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect::<Vec<_>>()
+        {
+            if let Some(old) = kept[index].take() {
+                by_local.remove(&old.local_id);
+                by_remote.remove(&old.remote_id);
+            }
+        }
+        by_local.insert(link.local_id.clone(), kept.len());
+        by_remote.insert(link.remote_id.clone(), kept.len());
+        kept.push(Some(link));
+    }
+    kept.into_iter().flatten().collect()
+}
+
+/// A link with its timestamps at stored precision.
+pub(crate) fn stored_link(mut link: Link) -> Link {
+    link.synced_at = truncate(link.synced_at);
+    link.remote_modified_at = link.remote_modified_at.map(truncate);
+    link.local_modified_at = link.local_modified_at.map(truncate);
+    link
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crmsync_core::Fields;
+
+    fn link(local: &str, remote: &str) -> Link {
+        Link {
+            local_id: local.into(),
+            remote_id: remote.into(),
+            base: Fields::new(),
+            base_hash: 0,
+            remote_modified_at: None,
+            local_modified_at: None,
+            synced_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn later_links_replace_earlier_ones_by_either_id() {
+        let out = dedupe_links(vec![
+            link("l1", "r1"),
+            link("l2", "r2"),
+            link("l1", "r3"),
+            link("l4", "r2"),
+        ]);
+        let pairs: Vec<_> = out
+            .iter()
+            .map(|l| (l.local_id.as_str(), l.remote_id.as_str()))
+            .collect();
+        assert_eq!(pairs, vec![("l1", "r3"), ("l4", "r2")]);
+    }
+
+    #[test]
+    fn hashes_survive_the_signed_column() {
+        for h in [0, 1, u64::MAX, 1 << 63, 0xdead_beef_dead_beef] {
+            assert_eq!(hash_from_i64(hash_to_i64(h)), h);
+        }
+    }
+
+    #[test]
+    fn statements_stay_under_the_bind_limit() {
+        assert_eq!(rows_per_statement(32766, 10, 0), 3276);
+        assert_eq!(rows_per_statement(65535, 12, 3), 5461);
+        assert_eq!(rows_per_statement(5, 10, 0), 1);
+    }
+}

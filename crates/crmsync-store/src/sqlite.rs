@@ -1,0 +1,150 @@
+//! `SqliteStore`: the embedded default, one file in WAL mode.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use crmsync_core::{Error, ErrorKind, Result};
+use sqlx::sqlite::{
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+
+use crate::{
+    crypto::CredentialKey,
+    rows,
+    sql::{Dialect, Migration, impl_sql_store},
+};
+
+/// SQLite's bind-parameter limit (`SQLITE_MAX_VARIABLE_NUMBER` of the bundled build).
+const MAX_BINDS: usize = 32_766;
+/// How long a writer waits for another writer's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections of a file store: readers run beside the one writer (WAL).
+const FILE_POOL_SIZE: u32 = 4;
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+}];
+
+const DIALECT: Dialect = Dialect {
+    max_binds: MAX_BINDS,
+    // Take the write lock at BEGIN: two deferred transactions that both upgrade to
+    // writing would otherwise fail with SQLITE_BUSY regardless of the busy timeout.
+    begin_write: "BEGIN IMMEDIATE",
+    migration_lock: None,
+    field_text: ("CAST(json_extract(fields, ", ") AS TEXT)"),
+    field_path: json_path,
+    migrations: MIGRATIONS,
+};
+
+/// The JSON path of a top-level field, quoted so dots and spaces in names are literal.
+fn json_path(field: &str) -> Result<String> {
+    if field.is_empty() || field.contains(['"', '\\']) || field.chars().any(char::is_control) {
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            format!("mirror field name {field:?} cannot be searched"),
+        )
+        .with_operation("store.mirror_find"));
+    }
+    Ok(format!("$.\"{field}\""))
+}
+
+/// A [`SyncStore`](crmsync_core::SyncStore) in SQLite: the embedded default.
+///
+/// A file store runs in WAL mode (readers never wait for the writer) with
+/// `synchronous = NORMAL`, a busy timeout and foreign keys on; writes take the write
+/// lock up front (`BEGIN IMMEDIATE`). The schema migrates itself on open.
+///
+/// ```
+/// use crmsync_core::{SyncStore, TenantId};
+/// use crmsync_store::{CredentialKey, SqliteStore};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = SqliteStore::in_memory(CredentialKey::generate()?).await?;
+/// assert_eq!(store.list_connections(&TenantId::new("acme")).await?.len(), 0);
+/// # Ok::<(), crmsync_core::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    key: CredentialKey,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file at `path` and migrates it.
+    pub async fn open(path: impl AsRef<Path>, key: CredentialKey) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL keeps the database consistent on power loss; the newest
+            // pages may be lost, and are re-read from the stored cursor.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(FILE_POOL_SIZE)
+            .connect_with(options)
+            .await
+            .map_err(rows::storage("store.open"))?;
+        Self::from_pool(pool, key).await
+    }
+
+    /// A private in-memory database (gone when the store is dropped), migrated.
+    pub async fn in_memory(key: CredentialKey) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(rows::storage("store.open"))?
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        // Every connection to `:memory:` is a database of its own: keep exactly one,
+        // forever.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(rows::storage("store.open"))?;
+        Self::from_pool(pool, key).await
+    }
+
+    /// A store over a pool the application configured; migrates the database.
+    pub async fn from_pool(pool: SqlitePool, key: CredentialKey) -> Result<Self> {
+        Self::migrate(&pool).await?;
+        Ok(Self { pool, key })
+    }
+
+    /// The connection pool, for the application's own queries on the same database.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes every connection (checkpointing the WAL); later calls fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl_sql_store!(SqliteStore, Sqlite, DIALECT);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths_are_quoted_and_checked() {
+        assert_eq!(json_path("email").unwrap(), "$.\"email\"");
+        assert_eq!(json_path("a.b c").unwrap(), "$.\"a.b c\"");
+        assert!(json_path("x\"y").is_err());
+        assert!(json_path("").is_err());
+    }
+}
