@@ -81,7 +81,10 @@ async fn main() -> anyhow::Result<()> {
             .expose_secret()
             .to_owned())
     };
-    let base_url = stored.settings["base_url"].as_str().unwrap_or_default().to_owned();
+    let base_url = stored.settings["base_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let hubspot = HubSpotProvider::new(
         HubSpotConfig::oauth(
             base_url,
@@ -108,13 +111,22 @@ async fn main() -> anyhow::Result<()> {
     engine.bind(
         tenant.clone(),
         stored.id.clone(),
-        Binding::new(app, crm, Arc::new(DeclarativeMapper::hubspot_defaults()), conflicts),
+        Binding::new(
+            app,
+            crm,
+            Arc::new(DeclarativeMapper::hubspot_defaults()),
+            conflicts,
+        ),
     );
 
     let mut totals: BTreeMap<&str, ObjectReport> = BTreeMap::new();
     let mut runs = Vec::new();
 
-    println!("crmsync quickstart — HubSpot simulator at {}, store {}", sim.base_url(), db.display());
+    println!(
+        "crmsync quickstart — HubSpot simulator at {}, store {}",
+        sim.base_url(),
+        db.display()
+    );
 
     // 1. Full bidirectional sync.
     let reports = sync_all(&engine, &tenant, SyncMode::Full).await?;
@@ -127,17 +139,40 @@ async fn main() -> anyhow::Result<()> {
         bail!("the simulator seeded too few contacts");
     }
     let remote_edit = &contacts[0];
-    sim.edit("contacts", &remote_edit.id, &[("jobtitle", "Head of Partnerships")]);
+    sim.edit(
+        "contacts",
+        &remote_edit.id,
+        &[("jobtitle", "Head of Partnerships")],
+    );
     let local_id = local_id_of(&*store, &tenant, &contacts[1].id).await?;
-    mirror_patch(&*store, &tenant, &local_id, json!({"title": "VP Customer Success"})).await?;
+    mirror_patch(
+        &*store,
+        &tenant,
+        &local_id,
+        json!({"title": "VP Customer Success"}),
+    )
+    .await?;
     let conflicted = &contacts[2];
     let conflicted_local = local_id_of(&*store, &tenant, &conflicted.id).await?;
-    sim.edit("contacts", &conflicted.id, &[("hs_lead_status", "CONNECTED")]);
+    sim.edit(
+        "contacts",
+        &conflicted.id,
+        &[("hs_lead_status", "CONNECTED")],
+    );
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    mirror_patch(&*store, &tenant, &conflicted_local, json!({"lead_status": "BAD_TIMING"})).await?;
+    mirror_patch(
+        &*store,
+        &tenant,
+        &conflicted_local,
+        json!({"lead_status": "BAD_TIMING"}),
+    )
+    .await?;
 
     let reports = sync_all(&engine, &tenant, SyncMode::Incremental).await?;
-    print_reports("2. incremental sync after an edit on each side and one conflict", &reports);
+    print_reports(
+        "2. incremental sync after an edit on each side and one conflict",
+        &reports,
+    );
     runs.push(("incremental", reports));
 
     // 3. Deletes: one in the CRM, one in the application.
@@ -159,7 +194,14 @@ async fn main() -> anyhow::Result<()> {
     for (object, name) in OBJECTS {
         let remote = sim.records(name).len() as u64;
         let local = store.mirror_count(&tenant, &object).await?;
-        println!("{name:<10} HubSpot {remote:>5}  application {local:>5}  {}", if remote == local { "in step" } else { "DIFFERENT" });
+        println!(
+            "{name:<10} HubSpot {remote:>5}  application {local:>5}  {}",
+            if remote == local {
+                "in step"
+            } else {
+                "DIFFERENT"
+            }
+        );
         if remote != local {
             bail!("{name}: HubSpot has {remote}, the application {local}");
         }
@@ -174,10 +216,8 @@ async fn main() -> anyhow::Result<()> {
                 .add(&report.counts);
         }
     }
-    let objects: BTreeMap<&str, serde_json::Value> = totals
-        .iter()
-        .map(|(name, c)| (*name, figures(c)))
-        .collect();
+    let objects: BTreeMap<&str, serde_json::Value> =
+        totals.iter().map(|(name, c)| (*name, figures(c))).collect();
     let stats = sim.stats();
     println!(
         "{}",
@@ -215,7 +255,11 @@ impl StaticName for ObjectKind {
     }
 }
 
-async fn sync_all(engine: &Engine, tenant: &TenantId, mode: SyncMode) -> anyhow::Result<Vec<SyncReport>> {
+async fn sync_all(
+    engine: &Engine,
+    tenant: &TenantId,
+    mode: SyncMode,
+) -> anyhow::Result<Vec<SyncReport>> {
     let mut reports = Vec::new();
     for (object, _) in OBJECTS {
         let job = SyncJob::new(tenant.clone(), "hubspot".into(), object)
@@ -247,7 +291,17 @@ fn print_reports(title: &str, reports: &[SyncReport]) {
     println!("\n{title}");
     println!(
         "  {:<8} {:>7} {:>7} {:>8} {:>8} {:>8} {:>9} {:>6} {:>6} {:>9} {:>8}",
-        "object", "pulled", "pushed", "created", "updated", "deleted", "conflicts", "dead", "calls", "seconds", "status"
+        "object",
+        "pulled",
+        "pushed",
+        "created",
+        "updated",
+        "deleted",
+        "conflicts",
+        "dead",
+        "calls",
+        "seconds",
+        "status"
     );
     for r in reports {
         let c = &r.counts;
@@ -269,7 +323,11 @@ fn print_reports(title: &str, reports: &[SyncReport]) {
 }
 
 /// The application's id of the record linked to a HubSpot contact.
-async fn local_id_of(store: &dyn SyncStore, tenant: &TenantId, remote_id: &str) -> anyhow::Result<RecordId> {
+async fn local_id_of(
+    store: &dyn SyncStore,
+    tenant: &TenantId,
+    remote_id: &str,
+) -> anyhow::Result<RecordId> {
     let key = crmsync::core::LinkKey {
         connection: "hubspot".into(),
         object: ObjectKind::Contact,

@@ -1,8 +1,9 @@
-//! crmsync: keeps customer records in step between an application and its tenants' CRMs.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
 pub use crmsync_core as core;
 pub use crmsync_engine as engine;
-pub use crmsync_transform as transform;
 #[cfg(feature = "hubspot")]
 pub use crmsync_http as http;
 #[cfg(feature = "hubspot")]
@@ -11,3 +12,4 @@ pub use crmsync_hubspot as hubspot;
 pub use crmsync_sim as sim;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use crmsync_store as store;
+pub use crmsync_transform as transform;

@@ -6,9 +6,9 @@ use std::{sync::Arc, time::Duration};
 
 use crmsync::{
     core::{
-        ConflictStrategy, CrmProviderDyn, Fields, LinkKey, MapContext, MirrorWrite, ObjectKind,
-        Record, RecordId, SyncJob, SyncMode, SyncOptions, SyncReport, SyncStore, TenantId,
-        FieldMapper,
+        ConflictStrategy, CrmProviderDyn, FieldMapper, Fields, LinkKey, MapContext, MirrorWrite,
+        ObjectKind, Record, RecordId, SyncJob, SyncMode, SyncOptions, SyncReport, SyncStore,
+        TenantId,
     },
     engine::{Binding, ConflictPolicy, Engine},
     http::RetryPolicy,
@@ -62,8 +62,13 @@ pub async fn harness_with(
             .expect("store opens"),
     );
     let tenant = TenantId::new("tenant-a");
-    let mut hs = HubSpotConfig::oauth(sim.base_url(), sim.client_id(), sim.client_secret(), sim.refresh_token())
-        .scope(tenant.as_str(), CONNECTION);
+    let mut hs = HubSpotConfig::oauth(
+        sim.base_url(),
+        sim.client_id(),
+        sim.client_secret(),
+        sim.refresh_token(),
+    )
+    .scope(tenant.as_str(), CONNECTION);
     hs.rate_limit_10s = if rate == 0 { 0 } else { rate };
     hs.search_per_second = search;
     hs.search_cap = cap;
@@ -160,7 +165,12 @@ impl Harness {
             .map(|r| r.fields)
     }
 
-    pub async fn write_local(&self, object: ObjectKind, id: Option<RecordId>, patch: Value) -> RecordId {
+    pub async fn write_local(
+        &self,
+        object: ObjectKind,
+        id: Option<RecordId>,
+        patch: Value,
+    ) -> RecordId {
         let fields: Fields = serde_json::from_value(patch).expect("patch is an object");
         self.store
             .mirror_write(
@@ -201,19 +211,40 @@ impl Harness {
     /// field, each linked once.
     pub async fn assert_in_step(&self, object: ObjectKind) {
         let remote = self.sim.records(sim_name(&object));
-        let local_count = self.store.mirror_count(&self.tenant, &object).await.expect("count");
-        assert_eq!(local_count as usize, remote.len(), "{object}: record counts differ");
+        let local_count = self
+            .store
+            .mirror_count(&self.tenant, &object)
+            .await
+            .expect("count");
+        assert_eq!(
+            local_count as usize,
+            remote.len(),
+            "{object}: record counts differ"
+        );
         let key = self.link_key(object.clone());
         let ids: Vec<RecordId> = remote.iter().map(|r| RecordId::new(r.id.clone())).collect();
-        let links = self.store.links_by_remote(&self.tenant, &key, &ids).await.expect("links");
-        assert_eq!(links.len(), remote.len(), "{object}: every remote record is linked");
+        let links = self
+            .store
+            .links_by_remote(&self.tenant, &key, &ids)
+            .await
+            .expect("links");
+        assert_eq!(
+            links.len(),
+            remote.len(),
+            "{object}: every remote record is linked"
+        );
         let by_remote: std::collections::HashMap<String, RecordId> = links
             .into_iter()
             .map(|l| (l.remote_id.as_str().to_owned(), l.local_id))
             .collect();
         let local_ids: Vec<RecordId> = by_remote.values().cloned().collect();
-        let rows = self.store.mirror_get(&self.tenant, &object, &local_ids).await.expect("rows");
-        let rows: std::collections::HashMap<RecordId, Fields> = rows.into_iter().map(|r| (r.id, r.fields)).collect();
+        let rows = self
+            .store
+            .mirror_get(&self.tenant, &object, &local_ids)
+            .await
+            .expect("rows");
+        let rows: std::collections::HashMap<RecordId, Fields> =
+            rows.into_iter().map(|r| (r.id, r.fields)).collect();
         let ctx = MapContext {
             tenant: &self.tenant,
             connection: &CONNECTION.into(),
@@ -223,7 +254,27 @@ impl Harness {
         let inbound = self.mapper.inbound_fields(&ctx);
         for r in &remote {
             let expected = self.canonical(&object, r);
-            let local = &rows[&by_remote[&r.id]];
+            // The application's values as they read back through the mapping (the
+            // application may keep its own formatting, e.g. of an email's case).
+            let raw = &rows[&by_remote[&r.id]];
+            let as_remote = self
+                .mapper
+                .to_remote(&ctx, r.id.as_str(), raw)
+                .expect("maps out");
+            let as_remote: Fields = as_remote
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .collect();
+            let back = self
+                .mapper
+                .to_canonical(&ctx, &Record::new(r.id.as_str(), object.clone(), as_remote))
+                .expect("maps back")
+                .fields;
+            let mut local = raw.clone();
+            for (k, v) in back {
+                local.insert(k, v);
+            }
+            let local = &local;
             for field in &inbound {
                 assert_eq!(
                     local.get(field).filter(|v| !v.is_null()),
@@ -238,9 +289,17 @@ impl Harness {
     /// Write calls the simulator received (batch and single-record writes).
     pub fn write_calls(&self) -> u64 {
         let stats = self.sim.stats();
-        ["batch_create", "batch_update", "batch_upsert", "batch_archive", "create", "update", "delete"]
-            .iter()
-            .map(|k| stats.by_endpoint.get(*k).copied().unwrap_or(0))
-            .sum()
+        [
+            "batch_create",
+            "batch_update",
+            "batch_upsert",
+            "batch_archive",
+            "create",
+            "update",
+            "delete",
+        ]
+        .iter()
+        .map(|k| stats.by_endpoint.get(*k).copied().unwrap_or(0))
+        .sum()
     }
 }

@@ -76,14 +76,18 @@ pub trait ConflictResolver: Send + Sync + 'static {
 impl ConflictResolver for ConflictStrategy {
     fn resolve(&self, input: &ConflictInput<'_>) -> FieldDecision {
         match self {
-            ConflictStrategy::RemoteWins | ConflictStrategy::FieldMerge => FieldDecision::TakeRemote,
+            ConflictStrategy::RemoteWins | ConflictStrategy::FieldMerge => {
+                FieldDecision::TakeRemote
+            }
             ConflictStrategy::LocalWins => FieldDecision::TakeLocal,
             ConflictStrategy::Manual => FieldDecision::Park,
-            ConflictStrategy::LastWriteWins => match (input.local_modified_at, input.remote_modified_at) {
-                (Some(l), Some(r)) if l > r => FieldDecision::TakeLocal,
-                (Some(_), None) => FieldDecision::TakeLocal,
-                _ => FieldDecision::TakeRemote,
-            },
+            ConflictStrategy::LastWriteWins => {
+                match (input.local_modified_at, input.remote_modified_at) {
+                    (Some(l), Some(r)) if l > r => FieldDecision::TakeLocal,
+                    (Some(_), None) => FieldDecision::TakeLocal,
+                    _ => FieldDecision::TakeRemote,
+                }
+            }
         }
     }
 }

@@ -48,11 +48,11 @@ pub use provider::{
     ObjectSchema, RecordMatch, WriteOp, WriteOutcome, Written,
 };
 pub use record::{
-    CanonicalRecord, Change, ChangeKind, ChangePage, Cursor, Fields, Origin, Record,
-    fields_equal, normalize_fields,
+    CanonicalRecord, Change, ChangeKind, ChangePage, Cursor, Fields, Origin, Record, fields_equal,
+    normalize_fields,
 };
 pub use store::{
     AuditEntry, AuditOutcome, Checkpoint, ConnectionConfig, Credentials, DeadLetter,
-    DeadLetterStatus, Lease, Link, LinkKey, MirrorRecord, MirrorWrite, PageCommit, RunFilter, RunId,
-    RunRecord, RunStatus, SyncStore, WriteSource,
+    DeadLetterStatus, Lease, Link, LinkKey, MirrorRecord, MirrorWrite, PageCommit, RunFilter,
+    RunId, RunRecord, RunStatus, SyncStore, WriteSource,
 };

@@ -87,8 +87,7 @@ pub fn normalize_fields(mut fields: Fields) -> Fields {
 pub fn fields_equal(a: &Fields, b: &Fields) -> bool {
     let non_null = |m: &Fields| m.iter().filter(|(_, v)| !v.is_null()).count();
     non_null(a) == non_null(b)
-        && a
-            .iter()
+        && a.iter()
             .filter(|(_, v)| !v.is_null())
             .all(|(k, v)| b.get(k) == Some(v))
 }

@@ -364,7 +364,6 @@ pub struct MirrorWrite {
     pub idempotency_key: Option<String>,
 }
 
-
 /// Everything one page of sync commits, in ONE store transaction.
 #[derive(Clone, Debug)]
 pub struct PageCommit {
@@ -460,8 +459,11 @@ pub trait SyncStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Vec<Link>>>;
 
     /// Number of links of a connection and object.
-    fn count_links<'a>(&'a self, tenant: &'a TenantId, key: &'a LinkKey)
-    -> BoxFuture<'a, Result<u64>>;
+    fn count_links<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a LinkKey,
+    ) -> BoxFuture<'a, Result<u64>>;
 
     /// The stored cursor of one direction.
     fn checkpoint<'a>(
@@ -487,8 +489,11 @@ pub trait SyncStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<()>>;
 
     /// Opens a run in history; returns its id.
-    fn start_run<'a>(&'a self, tenant: &'a TenantId, run: &'a RunRecord)
-    -> BoxFuture<'a, Result<RunId>>;
+    fn start_run<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        run: &'a RunRecord,
+    ) -> BoxFuture<'a, Result<RunId>>;
 
     /// Updates a run (status, counts, end, error).
     fn finish_run<'a>(

@@ -94,7 +94,11 @@ impl Engine {
             store,
             bindings: RwLock::new(HashMap::new()),
             progress: None,
-            holder: format!("engine-{}-{}", std::process::id(), Utc::now().timestamp_micros()),
+            holder: format!(
+                "engine-{}-{}",
+                std::process::id(),
+                Utc::now().timestamp_micros()
+            ),
             lease_ttl: Duration::from_secs(15 * 60),
         }
     }
@@ -149,7 +153,10 @@ impl Engine {
         {
             return Err(Error::new(
                 ErrorKind::Busy,
-                format!("another worker is syncing {} on {}", job.object, job.connection),
+                format!(
+                    "another worker is syncing {} on {}",
+                    job.object, job.connection
+                ),
             )
             .with_tenant(&job.tenant)
             .with_connection(&job.connection));
@@ -172,7 +179,10 @@ impl Engine {
             match self.store.start_run(&job.tenant, &run).await {
                 Ok(id) => run.id = Some(id),
                 Err(e) => {
-                    let _ = self.store.release_lease(&job.tenant, &lease_key, &self.holder).await;
+                    let _ = self
+                        .store
+                        .release_lease(&job.tenant, &lease_key, &self.holder)
+                        .await;
                     return Err(e);
                 }
             }
@@ -184,7 +194,10 @@ impl Engine {
             Ok(None) if run.counts.dead_letters == 0 => (RunStatus::Success, None),
             Ok(None) => (
                 RunStatus::Partial,
-                Some(format!("{} record(s) sent to the dead-letter queue", run.counts.dead_letters)),
+                Some(format!(
+                    "{} record(s) sent to the dead-letter queue",
+                    run.counts.dead_letters
+                )),
             ),
             Ok(Some(stop)) => (RunStatus::Partial, Some(stop)),
             Err(e) => {
@@ -202,7 +215,10 @@ impl Engine {
         run.finished_at = Some(Utc::now());
         if !dry_run {
             let finished = self.store.finish_run(&job.tenant, &run).await;
-            let _ = self.store.release_lease(&job.tenant, &lease_key, &self.holder).await;
+            let _ = self
+                .store
+                .release_lease(&job.tenant, &lease_key, &self.holder)
+                .await;
             finished?;
         }
         Ok(SyncReport {

@@ -111,7 +111,11 @@ pub(crate) fn merge(input: &MergeInput<'_>, resolver: &dyn ConflictResolver) -> 
         let b = value(input.base, field);
         let l = value(input.local, field);
         // A field the CRM does not feed has no remote value to compare: it stands at base.
-        let r = if inbound { value(input.remote, field) } else { b.clone() };
+        let r = if inbound {
+            value(input.remote, field)
+        } else {
+            b.clone()
+        };
         let local_changed = outbound && l != b;
         let remote_changed = inbound && r != b;
         let chosen = if input.force_remote && inbound {
@@ -203,8 +207,12 @@ mod tests {
                 base,
                 local,
                 remote,
-                local_modified_at: Some(DateTime::<Utc>::from_timestamp(200, 0).unwrap_or_default()),
-                remote_modified_at: Some(DateTime::<Utc>::from_timestamp(100, 0).unwrap_or_default()),
+                local_modified_at: Some(
+                    DateTime::<Utc>::from_timestamp(200, 0).unwrap_or_default(),
+                ),
+                remote_modified_at: Some(
+                    DateTime::<Utc>::from_timestamp(100, 0).unwrap_or_default(),
+                ),
                 inbound: &all,
                 outbound: &all,
                 force_remote: false,
@@ -222,7 +230,10 @@ mod tests {
         assert_eq!(out.remote_patch, fields(&[("phone", "+2")]));
         assert_eq!(out.local_patch, fields(&[("title", "CTO")]));
         assert!(out.conflicts.is_empty());
-        assert_eq!(out.base, fields(&[("email", "a@x.io"), ("phone", "+2"), ("title", "CTO")]));
+        assert_eq!(
+            out.base,
+            fields(&[("email", "a@x.io"), ("phone", "+2"), ("title", "CTO")])
+        );
     }
 
     #[test]
@@ -230,16 +241,36 @@ mod tests {
         let base = fields(&[("title", "CEO")]);
         let local = fields(&[("title", "Founder")]);
         let remote = fields(&[("title", "CTO")]);
-        let remote_wins = run(&base, &local, &remote, &ConflictPolicy::new(ConflictStrategy::RemoteWins));
+        let remote_wins = run(
+            &base,
+            &local,
+            &remote,
+            &ConflictPolicy::new(ConflictStrategy::RemoteWins),
+        );
         assert_eq!(remote_wins.local_patch, fields(&[("title", "CTO")]));
         assert!(remote_wins.remote_patch.is_empty());
-        let local_wins = run(&base, &local, &remote, &ConflictPolicy::new(ConflictStrategy::LocalWins));
+        let local_wins = run(
+            &base,
+            &local,
+            &remote,
+            &ConflictPolicy::new(ConflictStrategy::LocalWins),
+        );
         assert_eq!(local_wins.remote_patch, fields(&[("title", "Founder")]));
         assert!(local_wins.local_patch.is_empty());
         // Local modified at 200 s, remote at 100 s: local is newer.
-        let lww = run(&base, &local, &remote, &ConflictPolicy::new(ConflictStrategy::LastWriteWins));
+        let lww = run(
+            &base,
+            &local,
+            &remote,
+            &ConflictPolicy::new(ConflictStrategy::LastWriteWins),
+        );
         assert_eq!(lww.remote_patch, fields(&[("title", "Founder")]));
-        let manual = run(&base, &local, &remote, &ConflictPolicy::new(ConflictStrategy::Manual));
+        let manual = run(
+            &base,
+            &local,
+            &remote,
+            &ConflictPolicy::new(ConflictStrategy::Manual),
+        );
         assert!(manual.local_patch.is_empty() && manual.remote_patch.is_empty());
         assert_eq!(manual.parked, vec!["title".to_owned()]);
         assert_eq!(manual.base, base);
@@ -264,7 +295,12 @@ mod tests {
 
     #[test]
     fn equal_changes_on_both_sides_are_not_conflicts() {
-        let out = run(&fields(&[("title", "a")]), &fields(&[("title", "b")]), &fields(&[("title", "b")]), &ConflictPolicy::default());
+        let out = run(
+            &fields(&[("title", "a")]),
+            &fields(&[("title", "b")]),
+            &fields(&[("title", "b")]),
+            &ConflictPolicy::default(),
+        );
         assert!(out.conflicts.is_empty());
         assert!(out.local_patch.is_empty() && out.remote_patch.is_empty());
         assert_eq!(out.base, fields(&[("title", "b")]));
@@ -272,7 +308,12 @@ mod tests {
 
     #[test]
     fn deleted_field_values_propagate_as_null() {
-        let out = run(&fields(&[("title", "a")]), &fields(&[]), &fields(&[("title", "a")]), &ConflictPolicy::default());
+        let out = run(
+            &fields(&[("title", "a")]),
+            &fields(&[]),
+            &fields(&[("title", "a")]),
+            &ConflictPolicy::default(),
+        );
         assert_eq!(out.remote_patch.get("title"), Some(&Value::Null));
         assert!(out.base.is_empty());
     }

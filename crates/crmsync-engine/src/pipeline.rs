@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use crmsync_core::{
-    AuditEntry, AuditOutcome, CanonicalRecord, Change, ChangeKind, ChangesRequest,
-    CrmProviderDyn, DeadLetter, DeadLetterStatus, Direction, Error, ErrorKind, Fields, Link,
-    MatchKey, PageCommit, Record, RecordId, Result, RunRecord, Side, SyncJob, SyncMode,
-    WriteOp, WriteOutcome, WriteSource, normalize_fields,
+    AuditEntry, AuditOutcome, CanonicalRecord, Change, ChangeKind, ChangesRequest, CrmProviderDyn,
+    DeadLetter, DeadLetterStatus, Direction, Error, ErrorKind, Fields, Link, MatchKey, PageCommit,
+    Record, RecordId, Result, RunRecord, Side, SyncJob, SyncMode, WriteOp, WriteOutcome,
+    WriteSource, normalize_fields,
 };
 use serde_json::{Value, json};
 
@@ -209,7 +209,10 @@ impl Engine {
                 order.push(id);
             }
         }
-        let changes: Vec<Change> = order.into_iter().filter_map(|id| latest.remove(&id)).collect();
+        let changes: Vec<Change> = order
+            .into_iter()
+            .filter_map(|id| latest.remove(&id))
+            .collect();
 
         let source_ids: Vec<RecordId> = changes.iter().map(|c| c.record.id.clone()).collect();
         let links = self.links(pass, source, &source_ids).await?;
@@ -245,7 +248,7 @@ impl Engine {
             let mapped = match source {
                 Side::Remote => binding.mapper.to_canonical(&ctx, &record),
                 Side::Local => Ok(CanonicalRecord {
-                    fields: restrict(&record.fields, &pass.outbound),
+                    fields: restrict(&self.normalize_local(pass, &record), &pass.outbound),
                     modified_at: record.modified_at,
                 }),
             };
@@ -257,7 +260,15 @@ impl Engine {
                         .into_iter()
                         .next()
                         .unwrap_or_else(|| Error::new(ErrorKind::Validation, "mapping failed"));
-                    self.dead_letter(pass, source, &record.id, record_payload(&record), &error, commit, counts);
+                    self.dead_letter(
+                        pass,
+                        source,
+                        &record.id,
+                        record_payload(&record),
+                        &error,
+                        commit,
+                        counts,
+                    );
                 }
             }
         }
@@ -352,8 +363,16 @@ impl Engine {
                             local_before: Fields::new(),
                             remote_patch,
                             remote_before: Fields::new(),
-                            local_modified_at: if source == Side::Local { record.modified_at } else { None },
-                            remote_modified_at: if source == Side::Remote { record.modified_at } else { None },
+                            local_modified_at: if source == Side::Local {
+                                record.modified_at
+                            } else {
+                                None
+                            },
+                            remote_modified_at: if source == Side::Remote {
+                                record.modified_at
+                            } else {
+                                None
+                            },
                             new_link: true,
                             payload: record_payload(&record),
                             conflicts: 0,
@@ -444,8 +463,16 @@ impl Engine {
     ) -> Result<HashMap<RecordId, Link>> {
         let tenant = &pass.job.tenant;
         let links = match side {
-            Side::Remote => self.store.links_by_remote(tenant, &pass.link_key, ids).await?,
-            Side::Local => self.store.links_by_local(tenant, &pass.link_key, ids).await?,
+            Side::Remote => {
+                self.store
+                    .links_by_remote(tenant, &pass.link_key, ids)
+                    .await?
+            }
+            Side::Local => {
+                self.store
+                    .links_by_local(tenant, &pass.link_key, ids)
+                    .await?
+            }
         };
         Ok(links
             .into_iter()
@@ -469,18 +496,54 @@ impl Engine {
     /// A side's record in canonical names (restricted to the synced fields).
     fn canonical_of(&self, pass: &PassContext<'_>, side: Side, record: &Record) -> Option<Fields> {
         match side {
-            Side::Local => {
-                let all: std::collections::BTreeSet<String> =
-                    pass.inbound.union(&pass.outbound).cloned().collect();
-                Some(restrict(&record.fields, &all))
-            }
+            Side::Local => Some(self.normalize_local(pass, record)),
             Side::Remote => {
                 let mut ctx = pass.map_context();
                 // The other side's current state is compared, not validated.
                 ctx.skip_validation = true;
-                pass.binding.mapper.to_canonical(&ctx, record).ok().map(|c| c.fields)
+                pass.binding
+                    .mapper
+                    .to_canonical(&ctx, record)
+                    .ok()
+                    .map(|c| c.fields)
             }
         }
+    }
+
+    /// The application's record as it will read back from the CRM: fields that flow
+    /// both ways go out and back through the mapping (`Ada@X.io` compares as
+    /// `ada@x.io`, `(212) 736-5000` as `+12127365000`), so formatting alone is never a
+    /// change and a CRM that normalizes what it stores never echoes a write back.
+    /// Fields that cannot be mapped keep their raw values.
+    fn normalize_local(&self, pass: &PassContext<'_>, record: &Record) -> Fields {
+        let synced: std::collections::BTreeSet<String> =
+            pass.inbound.union(&pass.outbound).cloned().collect();
+        let mut fields = restrict(&record.fields, &synced);
+        let mut ctx = pass.map_context();
+        ctx.skip_validation = true;
+        let Ok(remote) = pass
+            .binding
+            .mapper
+            .to_remote(&ctx, record.id.as_str(), &fields)
+        else {
+            return fields;
+        };
+        let probe = Record::new(
+            record.id.clone(),
+            record.object.clone(),
+            normalize_fields(remote),
+        );
+        let Ok(back) = pass.binding.mapper.to_canonical(&ctx, &probe) else {
+            return fields;
+        };
+        for (name, value) in fields.iter_mut() {
+            if pass.inbound.contains(name) && pass.outbound.contains(name) {
+                if let Some(normalized) = back.fields.get(name) {
+                    *value = normalized.clone();
+                }
+            }
+        }
+        fields
     }
 
     async fn read_canonical(
@@ -494,7 +557,10 @@ impl Engine {
             Side::Remote => pass.binding.mapper.remote_fields(&pass.map_context()),
             Side::Local => Vec::new(),
         };
-        let chunk = provider.capabilities(&pass.job.object).max_read_batch.max(1);
+        let chunk = provider
+            .capabilities(&pass.job.object)
+            .max_read_batch
+            .max(1);
         let mut out = HashMap::new();
         for ids in ids.chunks(chunk) {
             for record in provider.read(&pass.job.object, ids, &fields).await? {
@@ -550,7 +616,11 @@ impl Engine {
             }
         }
         let candidate_ids: Vec<RecordId> = found.values().flatten().map(|r| r.id.clone()).collect();
-        let taken: HashSet<RecordId> = self.links(pass, target, &candidate_ids).await?.into_keys().collect();
+        let taken: HashSet<RecordId> = self
+            .links(pass, target, &candidate_ids)
+            .await?
+            .into_keys()
+            .collect();
         let mut claimed = HashSet::new();
         for (owner, records) in found {
             let free: Vec<Record> = records
@@ -590,7 +660,11 @@ impl Engine {
                 let id = plan.remote_id.clone();
                 plan.creates_remote = id.is_none();
                 let label = plan.source_id.as_str().to_owned();
-                match pass.binding.mapper.to_remote(&ctx, &label, &plan.remote_patch) {
+                match pass
+                    .binding
+                    .mapper
+                    .to_remote(&ctx, &label, &plan.remote_patch)
+                {
                     Ok(fields) if fields.is_empty() => {}
                     Ok(fields) => remote_ops.push(WriteOp {
                         key: i.to_string(),
@@ -608,9 +682,10 @@ impl Engine {
                 local_ops.push(WriteOp {
                     key: i.to_string(),
                     id: plan.local_id.clone(),
-                    idempotency_key: plan.remote_id.as_ref().map(|r| {
-                        format!("{}/{}/{}", job.connection, job.object, r)
-                    }),
+                    idempotency_key: plan
+                        .remote_id
+                        .as_ref()
+                        .map(|r| format!("{}/{}/{}", job.connection, job.object, r)),
                     fields: plan.local_patch.clone(),
                 });
             }
@@ -662,7 +737,11 @@ impl Engine {
                 let batch: Vec<WriteOp> = ops.by_ref().take(chunk).collect();
                 let outcomes: Vec<WriteOutcome> = provider.upsert(&job.object, batch).await?;
                 for outcome in outcomes {
-                    let Some(plan) = outcome.key.parse::<usize>().ok().and_then(|i| plans.get_mut(i))
+                    let Some(plan) = outcome
+                        .key
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| plans.get_mut(i))
                     else {
                         continue;
                     };
@@ -704,47 +783,76 @@ impl Engine {
         let job = pass.job;
         counts.conflicts += plan.conflicts as u64;
         counts.parked += plan.parked as u64;
-        let audit = |operation: &str, before: &Fields, after: &Fields, outcome, error: Option<String>| AuditEntry {
-            run_id: pass.run_id,
-            connection: job.connection.clone(),
-            object: job.object.clone(),
-            local_id: plan.local_id.clone(),
-            remote_id: plan.remote_id.clone(),
-            operation: operation.to_owned(),
-            source: write_source(source),
-            changes: field_changes(before, after),
-            outcome,
-            error,
-            at: now,
-        };
+        let audit =
+            |operation: &str, before: &Fields, after: &Fields, outcome, error: Option<String>| {
+                AuditEntry {
+                    run_id: pass.run_id,
+                    connection: job.connection.clone(),
+                    object: job.object.clone(),
+                    local_id: plan.local_id.clone(),
+                    remote_id: plan.remote_id.clone(),
+                    operation: operation.to_owned(),
+                    source: write_source(source),
+                    changes: field_changes(before, after),
+                    outcome,
+                    error,
+                    at: now,
+                }
+            };
         let dry = job.options.dry_run;
-        let planned = if dry { AuditOutcome::Skipped } else { AuditOutcome::Success };
+        let planned = if dry {
+            AuditOutcome::Skipped
+        } else {
+            AuditOutcome::Success
+        };
         let mut rows = Vec::new();
         if !plan.local_patch.is_empty() && plan.local_written {
             let created = plan.creates_local;
             rows.push(audit(
-                if created { "create_local" } else { "update_local" },
+                if created {
+                    "create_local"
+                } else {
+                    "update_local"
+                },
                 &plan.local_before,
                 &plan.local_patch,
                 planned,
                 None,
             ));
-            if created { counts.created_local += 1 } else { counts.updated_local += 1 }
+            if created {
+                counts.created_local += 1
+            } else {
+                counts.updated_local += 1
+            }
         }
         if !plan.remote_patch.is_empty() && plan.remote_written {
             let created = plan.creates_remote;
             rows.push(audit(
-                if created { "create_remote" } else { "update_remote" },
+                if created {
+                    "create_remote"
+                } else {
+                    "update_remote"
+                },
                 &plan.remote_before,
                 &plan.remote_patch,
                 planned,
                 None,
             ));
-            if created { counts.created_remote += 1 } else { counts.updated_remote += 1 }
+            if created {
+                counts.created_remote += 1
+            } else {
+                counts.updated_remote += 1
+            }
         }
         if let Some(error) = &plan.failed {
             let operation = format!("sync_{}", direction_of(source).as_str());
-            rows.push(audit(&operation, &Fields::new(), &Fields::new(), AuditOutcome::Failed, Some(error.to_string())));
+            rows.push(audit(
+                &operation,
+                &Fields::new(),
+                &Fields::new(),
+                AuditOutcome::Failed,
+                Some(error.to_string()),
+            ));
             let payload = json!({
                 "record": plan.payload,
                 "local_patch": plan.local_patch,
@@ -753,7 +861,15 @@ impl Engine {
                 "remote_id": plan.remote_id,
             });
             commit.audit.extend(rows);
-            self.dead_letter(pass, source, &plan.source_id, payload, error, commit, counts);
+            self.dead_letter(
+                pass,
+                source,
+                &plan.source_id,
+                payload,
+                error,
+                commit,
+                counts,
+            );
             return;
         }
         if plan.new_link && rows.is_empty() {
@@ -809,9 +925,10 @@ impl Engine {
                 Side::Local => &link.local_id,
                 Side::Remote => &link.remote_id,
             };
-            let result = results
-                .remove(target_id.as_str())
-                .unwrap_or(Err(Error::new(ErrorKind::Internal, "no outcome for delete")));
+            let result = results.remove(target_id.as_str()).unwrap_or(Err(Error::new(
+                ErrorKind::Internal,
+                "no outcome for delete",
+            )));
             let entry = |outcome, error| AuditEntry {
                 run_id: pass.run_id,
                 connection: job.connection.clone(),
@@ -828,7 +945,11 @@ impl Engine {
             match result {
                 Ok(()) => {
                     commit.audit.push(entry(
-                        if job.options.dry_run { AuditOutcome::Skipped } else { AuditOutcome::Success },
+                        if job.options.dry_run {
+                            AuditOutcome::Skipped
+                        } else {
+                            AuditOutcome::Success
+                        },
                         None,
                     ));
                     commit.delete_links.push(link.local_id.clone());
@@ -838,7 +959,9 @@ impl Engine {
                     }
                 }
                 Err(e) => {
-                    commit.audit.push(entry(AuditOutcome::Failed, Some(e.to_string())));
+                    commit
+                        .audit
+                        .push(entry(AuditOutcome::Failed, Some(e.to_string())));
                     let source_id = match source {
                         Side::Local => link.local_id.clone(),
                         Side::Remote => link.remote_id.clone(),

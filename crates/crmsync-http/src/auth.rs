@@ -49,7 +49,10 @@ impl fmt::Debug for OAuthRefresh {
             .field("client_id", &self.client_id)
             .field("client_secret", &"[REDACTED]")
             .field("refresh_token", &"[REDACTED]")
-            .field("access_token", &self.access_token.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "[REDACTED]"),
+            )
             .finish()
     }
 }
@@ -74,7 +77,10 @@ impl fmt::Debug for TokenSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSet")
             .field("access_token", &"[REDACTED]")
-            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[REDACTED]"),
+            )
             .field("expires_in", &self.expires_in)
             .field("instance_url", &self.instance_url)
             .finish()

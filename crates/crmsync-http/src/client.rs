@@ -339,8 +339,14 @@ impl ApiClientBuilder {
 
 enum Attempt<T> {
     Done(T),
-    Failed { error: Error, server_untouched: bool },
-    Unauthorized { generation: u64, error: Error },
+    Failed {
+        error: Error,
+        server_untouched: bool,
+    },
+    Unauthorized {
+        generation: u64,
+        error: Error,
+    },
 }
 
 impl ApiClient {
@@ -377,7 +383,10 @@ impl ApiClient {
     }
 
     /// Sends a request and decodes a JSON body (an empty body decodes as `null`).
-    pub async fn send_json<T: DeserializeOwned>(&self, request: &ApiRequest) -> Result<(StatusCode, T)> {
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<(StatusCode, T)> {
         self.execute(request, |response| {
             let body: &[u8] = if response.body.is_empty() {
                 b"null"
@@ -423,8 +432,11 @@ impl ApiClient {
         loop {
             if let Err(wait) = inner.breaker.check() {
                 return Err(self.context(
-                    Error::new(ErrorKind::CircuitOpen, "circuit breaker open after repeated failures")
-                        .with_retry(Retry::RetryAfter(wait)),
+                    Error::new(
+                        ErrorKind::CircuitOpen,
+                        "circuit breaker open after repeated failures",
+                    )
+                    .with_retry(Retry::RetryAfter(wait)),
                     request,
                 ));
             }
@@ -560,7 +572,10 @@ impl ApiClient {
                 },
             };
         }
-        let error = inner.parser.parse(status, &headers, &body).with_status(status.as_u16());
+        let error = inner
+            .parser
+            .parse(status, &headers, &body)
+            .with_status(status.as_u16());
         if matches!(status.as_u16(), 429 | 423) {
             inner.stats.throttled.fetch_add(1, Ordering::Relaxed);
         }
@@ -589,7 +604,8 @@ impl ApiClient {
                     return Ok((current.token.clone(), current.generation));
                 }
                 let set = refresh(&inner.http, oauth).await.map_err(|e| {
-                    e.with_tenant(&inner.tenant).with_connection(&inner.connection)
+                    e.with_tenant(&inner.tenant)
+                        .with_connection(&inner.connection)
                 })?;
                 inner.stats.refreshes.fetch_add(1, Ordering::Relaxed);
                 *generation += 1;
@@ -611,7 +627,11 @@ impl ApiClient {
         if matches!(state.auth, Auth::Bearer(_)) {
             return false;
         }
-        if state.cached.as_ref().is_some_and(|c| c.generation == generation) {
+        if state
+            .cached
+            .as_ref()
+            .is_some_and(|c| c.generation == generation)
+        {
             state.cached = None;
         }
         true

@@ -25,8 +25,8 @@ mod retry;
 pub use auth::{Auth, OAuthRefresh, TokenSet};
 pub use breaker::{BreakerConfig, CircuitBreaker};
 pub use client::{
-    ApiClient, ApiClientBuilder, ApiRequest, ApiResponse, ApiStats, DefaultErrorParser, ErrorParser,
-    classify_status, retry_after,
+    ApiClient, ApiClientBuilder, ApiRequest, ApiResponse, ApiStats, DefaultErrorParser,
+    ErrorParser, classify_status, retry_after,
 };
 pub use pacing::{BucketLimit, Pacer};
 pub use retry::RetryPolicy;

@@ -37,8 +37,13 @@ impl BucketLimit {
             return None;
         }
         let burst = (self.requests / 50).max(1);
-        let steady = self.requests.saturating_sub(burst + 1).max(1);
-        let period = self.per / steady;
+        let steady = self.requests.saturating_sub(burst + 1);
+        // Tiny limits: one request per window, spaced a little over the window.
+        let period = if steady == 0 {
+            self.per + self.per / 100
+        } else {
+            self.per / steady
+        };
         let quota = Quota::with_period(period.max(Duration::from_micros(1)))?;
         Some(quota.allow_burst(NonZeroU32::new(burst)?))
     }
@@ -72,7 +77,11 @@ impl Pacer {
         let buckets = limits
             .iter()
             .map(|limit| {
-                let key = (tenant.to_owned(), connection.to_owned(), limit.bucket.clone());
+                let key = (
+                    tenant.to_owned(),
+                    connection.to_owned(),
+                    limit.bucket.clone(),
+                );
                 let bucket = reg
                     .entry(key)
                     .or_insert_with(|| {
@@ -99,7 +108,11 @@ impl Pacer {
 
     /// Waits until a request in `bucket` may go out. Unknown buckets use `default`.
     pub async fn until_ready(&self, bucket: &str) {
-        let Some(b) = self.buckets.get(bucket).or_else(|| self.buckets.get("default")) else {
+        let Some(b) = self
+            .buckets
+            .get(bucket)
+            .or_else(|| self.buckets.get("default"))
+        else {
             return;
         };
         let hold = *b.hold_until.lock().unwrap_or_else(|p| p.into_inner());
@@ -118,7 +131,11 @@ impl Pacer {
     /// frees up within `interval`. With nothing left, the bucket holds for a slice of
     /// the window so the next request does not draw a 429.
     pub fn observe_remaining(&self, bucket: &str, remaining: u64, interval: Duration) {
-        let Some(b) = self.buckets.get(bucket).or_else(|| self.buckets.get("default")) else {
+        let Some(b) = self
+            .buckets
+            .get(bucket)
+            .or_else(|| self.buckets.get("default"))
+        else {
             return;
         };
         if remaining == 0 {
@@ -129,7 +146,11 @@ impl Pacer {
 
     /// Holds a bucket until `wait` has passed (after a 429 with `Retry-After`).
     pub fn hold(&self, bucket: &str, wait: Duration) {
-        let Some(b) = self.buckets.get(bucket).or_else(|| self.buckets.get("default")) else {
+        let Some(b) = self
+            .buckets
+            .get(bucket)
+            .or_else(|| self.buckets.get("default"))
+        else {
             return;
         };
         let mut hold = b.hold_until.lock().unwrap_or_else(|p| p.into_inner());
@@ -153,7 +174,8 @@ mod tests {
             };
             let burst = quota.burst_size().get();
             let per = quota.replenish_interval();
-            let max_in_window = burst + (Duration::from_secs(10).as_nanos() / per.as_nanos()) as u32;
+            let max_in_window =
+                burst + (Duration::from_secs(10).as_nanos() / per.as_nanos()) as u32;
             assert!(
                 max_in_window <= requests,
                 "{requests}: burst {burst} + steady gives {max_in_window}"

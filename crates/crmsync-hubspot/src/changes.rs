@@ -59,7 +59,11 @@ impl HsCursor {
     fn start(since: Option<i64>, now: i64) -> Self {
         Self {
             v: 1,
-            phase: if since.is_some() { Phase::Search } else { Phase::List },
+            phase: if since.is_some() {
+                Phase::Search
+            } else {
+                Phase::List
+            },
             after: None,
             since: since.unwrap_or(0),
             tie_after: None,
@@ -266,10 +270,13 @@ impl HubSpotProvider {
     ) -> Result<ChangePage> {
         let t = hs_type(object)?;
         let limit = clamp(request.page_size, self.config.list_page_size);
-        let mut req = ApiRequest::get("hubspot.list_archived", format!("/crm/v3/objects/{}", t.path))
-            .query("limit", limit.to_string())
-            .query("properties", t.last_modified)
-            .query("archived", "true");
+        let mut req = ApiRequest::get(
+            "hubspot.list_archived",
+            format!("/crm/v3/objects/{}", t.path),
+        )
+        .query("limit", limit.to_string())
+        .query("properties", t.last_modified)
+        .query("archived", "true");
         if let Some(after) = &cursor.after {
             req = req.query("after", after.clone());
         }
@@ -353,7 +360,12 @@ mod tests {
         let c = HsCursor::start(Some(5), 10);
         assert_eq!(HsCursor::decode(&c.encode()).ok(), Some(c));
         assert!(HsCursor::decode(&Cursor::new("{not json")).is_err());
-        assert!(HsCursor::decode(&Cursor::new(r#"{"v":9,"phase":"list","since":0,"high":0,"del_since":0,"started":0}"#)).is_err());
+        assert!(
+            HsCursor::decode(&Cursor::new(
+                r#"{"v":9,"phase":"list","since":0,"high":0,"del_since":0,"started":0}"#
+            ))
+            .is_err()
+        );
     }
 
     #[test]

@@ -88,7 +88,10 @@ impl CrmProvider for HubSpotProvider {
 
     async fn describe(&self, object: &ObjectKind) -> Result<ObjectSchema> {
         let t = objects::hs_type(object)?;
-        let req = ApiRequest::get("hubspot.properties", format!("/crm/v3/properties/{}", t.path));
+        let req = ApiRequest::get(
+            "hubspot.properties",
+            format!("/crm/v3/properties/{}", t.path),
+        );
         let (_, props) = self.client.send_json(&req).await?;
         Ok(objects::to_schema(object, props))
     }

@@ -27,7 +27,9 @@ pub(crate) fn hs_type(object: &ObjectKind) -> Result<HsType> {
         other => {
             return Err(Error::new(
                 ErrorKind::Config,
-                format!("HubSpot has no `{other}` object; sync contacts, companies, deals, activities or a custom object"),
+                format!(
+                    "HubSpot has no `{other}` object; sync contacts, companies, deals, activities or a custom object"
+                ),
             ));
         }
     };

@@ -27,7 +27,10 @@ pub(crate) const BATCH: usize = 100;
 fn is_record_level(err: &Error) -> bool {
     matches!(
         err.kind(),
-        ErrorKind::InvalidRequest | ErrorKind::Validation | ErrorKind::Conflict | ErrorKind::NotFound
+        ErrorKind::InvalidRequest
+            | ErrorKind::Validation
+            | ErrorKind::Conflict
+            | ErrorKind::NotFound
     )
 }
 
@@ -112,10 +115,16 @@ impl HubSpotProvider {
             if !props.contains(&property) {
                 props.push(property.clone());
             }
-            let values: Vec<RecordId> = wanted.iter().map(|(_, v)| RecordId::new(v.clone())).collect();
-            let records = self.read_records(object, &values, &props, Some(&property)).await?;
+            let values: Vec<RecordId> = wanted
+                .iter()
+                .map(|(_, v)| RecordId::new(v.clone()))
+                .collect();
+            let records = self
+                .read_records(object, &values, &props, Some(&property))
+                .await?;
             for record in records {
-                let Some(found) = record.field_str(&property).map(|v| v.trim().to_lowercase()) else {
+                let Some(found) = record.field_str(&property).map(|v| v.trim().to_lowercase())
+                else {
                     continue;
                 };
                 for (i, value) in &wanted {
@@ -143,7 +152,11 @@ impl HubSpotProvider {
             if op.id.is_some() {
                 updates.push(op);
             } else if *object == ObjectKind::Contact
-                && op.fields.get("email").and_then(Value::as_str).is_some_and(|e| !e.trim().is_empty())
+                && op
+                    .fields
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| !e.trim().is_empty())
             {
                 upserts.push(op);
             } else {
@@ -157,7 +170,8 @@ impl HubSpotProvider {
             (Flavor::Create, creates),
         ] {
             for chunk in ops.chunks(BATCH) {
-                self.write_chunk(object, &flavor, chunk.to_vec(), &mut out).await?;
+                self.write_chunk(object, &flavor, chunk.to_vec(), &mut out)
+                    .await?;
             }
         }
         Ok(out)
@@ -286,19 +300,30 @@ impl HubSpotProvider {
 fn match_outcomes(flavor: &Flavor, ops: &[WriteOp], batch: HsBatch) -> Vec<WriteOutcome> {
     let mut failed: HashMap<String, Error> = HashMap::new();
     for err in &batch.errors {
-        let status = if err.category.as_deref() == Some("OBJECT_NOT_FOUND") { 404 } else { 400 };
+        let status = if err.category.as_deref() == Some("OBJECT_NOT_FOUND") {
+            404
+        } else {
+            400
+        };
         let error = err.to_error(status);
         let mut names = err.context_values("ids");
         names.extend(err.context_values("id"));
         names.extend(err.context_values("objectWriteTraceId"));
         names.extend(err.context_values("email"));
         for name in names {
-            failed.insert(name.to_lowercase(), Error::new(error.kind(), error.message().to_owned()));
+            failed.insert(
+                name.to_lowercase(),
+                Error::new(error.kind(), error.message().to_owned()),
+            );
         }
     }
     let key_of = |op: &WriteOp| -> String {
         match flavor {
-            Flavor::Update => op.id.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
+            Flavor::Update => op
+                .id
+                .as_ref()
+                .map(|i| i.as_str().to_owned())
+                .unwrap_or_default(),
             Flavor::UpsertByEmail => op
                 .fields
                 .get("email")
@@ -363,8 +388,11 @@ fn match_outcomes(flavor: &Flavor, ops: &[WriteOp], batch: HsBatch) -> Vec<Write
                 ),
                 _ => WriteOutcome::failed(
                     op.key.clone(),
-                    Error::new(ErrorKind::Decode, "record missing from HubSpot's batch response")
-                        .with_record(op.key.clone()),
+                    Error::new(
+                        ErrorKind::Decode,
+                        "record missing from HubSpot's batch response",
+                    )
+                    .with_record(op.key.clone()),
                 ),
             }
         })

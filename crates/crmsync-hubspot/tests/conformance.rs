@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use crmsync_core::{Fields, ObjectKind, testkit::provider::{ProviderFixture, run_all}};
+use crmsync_core::{
+    Fields, ObjectKind,
+    testkit::provider::{ProviderFixture, run_all},
+};
 use crmsync_http::RetryPolicy;
 use crmsync_hubspot::{HubSpotConfig, HubSpotProvider};
 use crmsync_sim::hubspot::{HubSpotSim, HubSpotSimConfig};
@@ -12,7 +15,10 @@ fn contact(i: usize) -> Fields {
     let mut f = BTreeMap::new();
     f.insert("firstname".into(), Value::String(format!("Ada{i}")));
     f.insert("lastname".into(), Value::String("Lovelace".into()));
-    f.insert("email".into(), Value::String(format!("ada.{i}@conformance.example")));
+    f.insert(
+        "email".into(),
+        Value::String(format!("ada.{i}@conformance.example")),
+    );
     f.insert("jobtitle".into(), Value::String(format!("Analyst {i}")));
     f
 }
@@ -33,7 +39,12 @@ fn bogus() -> Fields {
 
 async fn provider(sim: &HubSpotSim, oauth: bool) -> HubSpotProvider {
     let mut config = if oauth {
-        HubSpotConfig::oauth(sim.base_url(), sim.client_id(), sim.client_secret(), sim.refresh_token())
+        HubSpotConfig::oauth(
+            sim.base_url(),
+            sim.client_id(),
+            sim.client_secret(),
+            sim.refresh_token(),
+        )
     } else {
         HubSpotConfig::private_app(sim.base_url(), sim.private_app_token())
     }
@@ -67,7 +78,12 @@ async fn hubspot_contacts_conform() {
             edit_field: "jobtitle".into(),
             email_field: Some("email".into()),
             invalid_record: None,
-            fields: vec!["firstname".into(), "lastname".into(), "email".into(), "jobtitle".into()],
+            fields: vec![
+                "firstname".into(),
+                "lastname".into(),
+                "email".into(),
+                "jobtitle".into(),
+            ],
         },
     )
     .await;

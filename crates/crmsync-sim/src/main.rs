@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use crmsync_sim::{HubSpotSim, HubSpotSimConfig};
 
-const USAGE: &str = "usage: crmsync-sim hubspot [--port N] [--contacts N] [--companies N] [--deals N] \
+const USAGE: &str =
+    "usage: crmsync-sim hubspot [--port N] [--contacts N] [--companies N] [--deals N] \
 [--seed N] [--rate-limit-10s N] [--search-rate-per-s N] [--latency-ms N] [--token-ttl-s N]
 
 Serves a simulated HubSpot account on 127.0.0.1. Prints one JSON line
@@ -25,7 +26,9 @@ Serves a simulated HubSpot account on 127.0.0.1. Prints one JSON line
 fn parse(args: &[String]) -> Result<HubSpotSimConfig, String> {
     let (provider, flags) = args.split_first().ok_or("missing provider")?;
     if provider != "hubspot" {
-        return Err(format!("unknown provider {provider:?} (available: hubspot)"));
+        return Err(format!(
+            "unknown provider {provider:?} (available: hubspot)"
+        ));
     }
     let mut config = HubSpotSimConfig::default();
     let mut it = flags.iter();
@@ -36,13 +39,21 @@ fn parse(args: &[String]) -> Result<HubSpotSimConfig, String> {
         };
         let value = match inline {
             Some(v) => v,
-            None => it.next().cloned().ok_or_else(|| format!("{name} needs a value"))?,
+            None => it
+                .next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))?,
         };
-        let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{name}: {v:?} is not a non-negative integer"));
+        let number = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{name}: {v:?} is not a non-negative integer"))
+        };
         let n = number(&value)?;
         let small = |n: u64| u32::try_from(n).map_err(|_| format!("{name}: {n} is too large"));
         match name {
-            "--port" => config.port = u16::try_from(n).map_err(|_| format!("--port: {n} is not a port"))?,
+            "--port" => {
+                config.port = u16::try_from(n).map_err(|_| format!("--port: {n} is not a port"))?
+            }
             "--contacts" => config.contacts = n as usize,
             "--companies" => config.companies = n as usize,
             "--deals" => config.deals = n as usize,
@@ -70,7 +81,10 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("crmsync-sim: cannot start the runtime: {err}");
@@ -116,7 +130,10 @@ mod tests {
 
     #[test]
     fn parses_flags() {
-        let c = parse(&args("hubspot --port 0 --contacts 5 --seed=9 --rate-limit-10s 0 --latency-ms 3")).ok();
+        let c = parse(&args(
+            "hubspot --port 0 --contacts 5 --seed=9 --rate-limit-10s 0 --latency-ms 3",
+        ))
+        .ok();
         let c = c.unwrap_or_default();
         assert_eq!((c.contacts, c.seed, c.rate_limit_10s), (5, 9, 0));
         assert_eq!(c.latency, Duration::from_millis(3));

@@ -166,6 +166,7 @@ impl fmt::Display for RandomError {
 impl std::error::Error for RandomError {}
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -201,7 +202,10 @@ mod tests {
         let other = CredentialKey::from_bytes([8; 32]);
         let err = other.open(&t, &c, &blob).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Crypto);
-        assert!(err.to_string().contains("wrong key or tampered row"), "{err}");
+        assert!(
+            err.to_string().contains("wrong key or tampered row"),
+            "{err}"
+        );
         for (t2, c2) in [("t2", "c1"), ("t1", "c2"), ("t1c", "1")] {
             let err = key
                 .open(&TenantId::new(t2), &ConnectionId::new(c2), &blob)
@@ -223,7 +227,9 @@ mod tests {
             ErrorKind::Config
         );
         assert_eq!(
-            CredentialKey::from_base64("not base64!").unwrap_err().kind(),
+            CredentialKey::from_base64("not base64!")
+                .unwrap_err()
+                .kind(),
             ErrorKind::Config
         );
     }

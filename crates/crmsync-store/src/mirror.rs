@@ -233,6 +233,7 @@ pub(crate) fn new_mirror_id() -> Result<RecordId> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

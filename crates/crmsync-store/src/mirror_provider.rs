@@ -83,7 +83,10 @@ fn parse_cursor(cursor: &Cursor) -> Result<i64> {
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidRequest,
-                format!("malformed mirror cursor {:?}: expected a sequence number", cursor.as_str()),
+                format!(
+                    "malformed mirror cursor {:?}: expected a sequence number",
+                    cursor.as_str()
+                ),
             )
             .with_operation("mirror.changes")
         })
@@ -355,7 +358,10 @@ impl CrmProvider for MirrorProvider {
                 idempotency_key: op.idempotency_key.clone(),
             })
             .collect();
-        let stored = self.store.mirror_write(&self.tenant, object, writes).await?;
+        let stored = self
+            .store
+            .mirror_write(&self.tenant, object, writes)
+            .await?;
 
         // A create by idempotency key counts as created unless an earlier op of this
         // batch already made the record.
@@ -398,6 +404,7 @@ impl CrmProvider for MirrorProvider {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

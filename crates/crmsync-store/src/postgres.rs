@@ -29,8 +29,11 @@ const DIALECT: Dialect = Dialect {
     max_binds: MAX_BINDS,
     begin_write: "BEGIN",
     // Workers starting together migrate one at a time (per schema).
-    migration_lock: Some("SELECT pg_advisory_xact_lock(hashtext('crmsync.migrate.' || current_schema()))"),
-    field_text: ("(fields ->> ", ")"),
+    close_abandoned_writes: true,
+    migration_lock: Some(
+        "SELECT pg_advisory_xact_lock(hashtext('crmsync.migrate.' || current_schema()))",
+    ),
+    field_text: &["(fields ->> ", ")"],
     field_path: field_name,
     migrations: MIGRATIONS,
 };
@@ -151,6 +154,7 @@ fn checked_schema(schema: &str) -> Result<&str> {
 impl_sql_store!(PostgresStore, Postgres, DIALECT);
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

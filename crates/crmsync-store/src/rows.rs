@@ -164,9 +164,11 @@ pub(crate) fn storage(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Er
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Protocol(_) => Retry::Retry,
             sqlx::Error::Database(db) => match db.code().as_deref() {
-                // SQLite busy/locked; PostgreSQL serialization failure, deadlock,
-                // too many connections, admin shutdown.
-                Some("5" | "6" | "40001" | "40P01" | "53300" | "57P01") => Retry::Retry,
+                // SQLite busy/locked (and their extended codes); PostgreSQL
+                // serialization failure, deadlock, too many connections, shutdown.
+                Some("5" | "6" | "261" | "262" | "517" | "40001" | "40P01" | "53300" | "57P01") => {
+                    Retry::Retry
+                }
                 _ => Retry::DontRetry,
             },
             _ => Retry::DontRetry,
@@ -196,7 +198,8 @@ pub(crate) fn in_request_order<T>(
     rows: Vec<T>,
     id_of: impl Fn(&T) -> &RecordId,
 ) -> Vec<T> {
-    let mut by_id: HashMap<RecordId, T> = rows.into_iter().map(|r| (id_of(&r).clone(), r)).collect();
+    let mut by_id: HashMap<RecordId, T> =
+        rows.into_iter().map(|r| (id_of(&r).clone(), r)).collect();
     unique_ids(ids)
         .into_iter()
         .filter_map(|id| by_id.remove(id))
@@ -237,6 +240,7 @@ pub(crate) fn stored_link(mut link: Link) -> Link {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crmsync_core::Fields;

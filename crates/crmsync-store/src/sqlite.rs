@@ -1,11 +1,19 @@
 //! `SqliteStore`: the embedded default, one file in WAL mode.
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{
+    path::Path,
+    str::FromStr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use crmsync_core::{Error, ErrorKind, Result};
-use sqlx::sqlite::{
-    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+use sqlx::{
+    Connection,
+    sqlite::{
+        Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+        SqlitePoolOptions, SqliteSynchronous,
+    },
 };
 
 use crate::{
@@ -32,8 +40,15 @@ const DIALECT: Dialect = Dialect {
     // Take the write lock at BEGIN: two deferred transactions that both upgrade to
     // writing would otherwise fail with SQLITE_BUSY regardless of the busy timeout.
     begin_write: "BEGIN IMMEDIATE",
+    close_abandoned_writes: false,
     migration_lock: None,
-    field_text: ("CAST(json_extract(fields, ", ") AS TEXT)"),
+    // json_extract turns JSON true/false into 1/0; keep them "true"/"false".
+    field_text: &[
+        "CASE json_type(fields, ",
+        ") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+         ELSE CAST(json_extract(fields, ",
+        ") AS TEXT) END",
+    ],
     field_path: json_path,
     migrations: MIGRATIONS,
 };
@@ -70,6 +85,9 @@ fn json_path(field: &str) -> Result<String> {
 pub struct SqliteStore {
     pool: SqlitePool,
     key: CredentialKey,
+    /// An in-memory database lives while one connection to it is open; this one is
+    /// never used, so the pool may replace its own connections freely.
+    _keeper: Option<Arc<Mutex<SqliteConnection>>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -98,29 +116,36 @@ impl SqliteStore {
         Self::from_pool(pool, key).await
     }
 
-    /// A private in-memory database (gone when the store is dropped), migrated.
+    /// A private in-memory database (gone when the last clone of the store is dropped),
+    /// migrated.
     pub async fn in_memory(key: CredentialKey) -> Result<Self> {
+        // A named, shared-cache in-memory database of its own (sqlx names each one).
         let options = SqliteConnectOptions::from_str("sqlite::memory:")
             .map_err(rows::storage("store.open"))?
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        // Every connection to `:memory:` is a database of its own: keep exactly one,
-        // forever.
+        let keeper = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(rows::storage("store.open"))?;
+        // One connection: writers of a shared cache lock whole tables.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
             .connect_with(options)
             .await
             .map_err(rows::storage("store.open"))?;
-        Self::from_pool(pool, key).await
+        let mut store = Self::from_pool(pool, key).await?;
+        store._keeper = Some(Arc::new(Mutex::new(keeper)));
+        Ok(store)
     }
 
     /// A store over a pool the application configured; migrates the database.
     pub async fn from_pool(pool: SqlitePool, key: CredentialKey) -> Result<Self> {
         Self::migrate(&pool).await?;
-        Ok(Self { pool, key })
+        Ok(Self {
+            pool,
+            key,
+            _keeper: None,
+        })
     }
 
     /// The connection pool, for the application's own queries on the same database.
@@ -137,6 +162,7 @@ impl SqliteStore {
 impl_sql_store!(SqliteStore, Sqlite, DIALECT);
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -14,9 +14,13 @@ async fn memory_store_conforms() {
     run_all(&MemoryStore::new(key())).await;
 }
 
-#[tokio::test]
+// Multi-threaded: the atomicity test blocks its thread between polls of an abandoned
+// commit, while the pool returns connections on other threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_in_memory_store_conforms() {
-    let store = SqliteStore::in_memory(key()).await.expect("in-memory SQLite");
+    let store = SqliteStore::in_memory(key())
+        .await
+        .expect("in-memory SQLite");
     run_all(&store).await;
 }
 
@@ -68,11 +72,106 @@ async fn postgres_store_conforms() {
     assert_eq!(versions, vec![1]);
     again.close().await;
 
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
-        .execute(store.pool())
-        .await
-        .expect("drop the test schema");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(store.pool())
+    .await
+    .expect("drop the test schema");
     store.close().await;
+}
+
+/// sqlx 0.9.0 loses track of a PostgreSQL `BEGIN` whose future is dropped in flight
+/// and pools the connection inside the open transaction (transact-rs/sqlx#4393); the
+/// store closes such connections instead. With a single connection, the next write
+/// would land in that transaction and stay invisible to everyone else.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_abandoned_writes_never_leave_a_transaction_open() {
+    use std::{
+        pin::pin,
+        task::{Context, Waker},
+    };
+
+    use crmsync_core::{
+        Cursor, Direction, ObjectKind, ObjectReport, PageCommit, RunRecord, RunStatus, SyncMode,
+        SyncStore, TenantId,
+    };
+    use crmsync_store::PostgresStore;
+    use sqlx::{Executor, postgres::PgPoolOptions};
+
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let schema = common::random_schema("crmsync_abandoned");
+    let observer = PostgresStore::connect_with_schema(&url, &schema, key())
+        .await
+        .expect("PostgreSQL");
+    let set_path = format!("SET search_path TO \"{schema}\"");
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .after_connect(move |conn, _| {
+            let set_path = set_path.clone();
+            Box::pin(async move {
+                conn.execute(sqlx::AssertSqlSafe(set_path)).await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+        .expect("pool");
+    let store = PostgresStore::from_pool(pool, key()).await.expect("store");
+    let tenant = TenantId::new("abandoned");
+    let run = RunRecord {
+        id: None,
+        connection: "crm".into(),
+        object: ObjectKind::Contact,
+        direction: Direction::Pull,
+        mode: SyncMode::Incremental,
+        status: RunStatus::Running,
+        started_at: chrono::Utc::now(),
+        finished_at: None,
+        counts: ObjectReport::default(),
+        error: None,
+        configuration: serde_json::json!({}),
+    };
+    // Dropped after 1 to 5 polls a little apart: somewhere in acquiring the
+    // connection, in flight with `BEGIN`, or inside the transaction.
+    for round in 1..=30_i64 {
+        let mut commit = PageCommit::new("crm".into(), ObjectKind::Contact);
+        commit.checkpoint = Some((Direction::Pull, Cursor::new("1")));
+        {
+            let mut fut = pin!(store.commit_page(&tenant, commit));
+            for _ in 0..=round % 5 {
+                if fut
+                    .as_mut()
+                    .poll(&mut Context::from_waker(Waker::noop()))
+                    .is_ready()
+                {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_micros(300));
+            }
+        }
+        store.start_run(&tenant, &run).await.expect("start_run");
+        let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sync_runs WHERE tenant = $1")
+            .bind(tenant.as_str())
+            .fetch_one(observer.pool())
+            .await
+            .expect("count");
+        assert_eq!(
+            seen, round,
+            "a write after an abandoned commit is committed"
+        );
+    }
+    store.close().await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(observer.pool())
+    .await
+    .expect("drop the test schema");
+    observer.close().await;
 }
 
 #[cfg(not(feature = "postgres"))]

@@ -1,4 +1,5 @@
 //! Credentials at rest: encrypted, bound to their row, unreadable with a wrong key.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -33,8 +34,14 @@ async fn credentials_are_not_readable_in_the_database_file() {
         .await
         .unwrap();
     let tenant = TenantId::new("acme");
-    store.put_connection(&tenant, &connection("hs")).await.unwrap();
-    store.put_connection(&tenant, &connection("hs-2")).await.unwrap();
+    store
+        .put_connection(&tenant, &connection("hs"))
+        .await
+        .unwrap();
+    store
+        .put_connection(&tenant, &connection("hs-2"))
+        .await
+        .unwrap();
 
     // Look while the WAL still holds the writes, then after a checkpoint.
     let mut files = vec![path.clone()];
@@ -46,10 +53,17 @@ async fn credentials_are_not_readable_in_the_database_file() {
         "the test must see the database's bytes"
     );
     for file in &files {
-        assert!(!file_contains(file, SECRET.as_bytes()), "secret in {}", file.display());
+        assert!(
+            !file_contains(file, SECRET.as_bytes()),
+            "secret in {}",
+            file.display()
+        );
     }
     store.close().await;
-    assert!(!file_contains(&path, SECRET.as_bytes()), "secret in the checkpointed file");
+    assert!(
+        !file_contains(&path, SECRET.as_bytes()),
+        "secret in the checkpointed file"
+    );
 }
 
 #[tokio::test]
@@ -59,7 +73,10 @@ async fn a_wrong_key_is_a_crypto_error_never_garbage() {
     let tenant = TenantId::new("acme");
     let right = CredentialKey::from_bytes([1; 32]);
     let store = SqliteStore::open(&path, right.clone()).await.unwrap();
-    store.put_connection(&tenant, &connection("hs")).await.unwrap();
+    store
+        .put_connection(&tenant, &connection("hs"))
+        .await
+        .unwrap();
     store.close().await;
 
     let store = SqliteStore::open(&path, CredentialKey::from_bytes([2; 32]))
@@ -121,14 +138,23 @@ async fn a_ciphertext_copied_to_another_row_does_not_decrypt() {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Crypto, "{tenant}/{id}");
     }
-    assert!(store.get_connection(&a, &"hs".into()).await.unwrap().is_some());
+    assert!(
+        store
+            .get_connection(&a, &"hs".into())
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
 async fn the_memory_store_keeps_ciphertext_too() {
     let store = MemoryStore::new(CredentialKey::generate().unwrap());
     let tenant = TenantId::new("acme");
-    store.put_connection(&tenant, &connection("hs")).await.unwrap();
+    store
+        .put_connection(&tenant, &connection("hs"))
+        .await
+        .unwrap();
     assert!(!format!("{store:?}").contains(SECRET));
     let got = store
         .get_connection(&tenant, &"hs".into())

@@ -1,11 +1,11 @@
 //! `MirrorProvider`: the local mirror as a CRM, over every store.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
 use crmsync_core::{
-    ChangeKind, ChangesRequest, CrmProviderDyn, Cursor, ErrorKind, FieldType,
-    Fields, MatchKey, MirrorWrite, ObjectKind, Origin, ProviderKind, RecordId, SyncStore,
-    TenantId, WriteOp,
+    ChangeKind, ChangesRequest, CrmProviderDyn, Cursor, ErrorKind, FieldType, Fields, MatchKey,
+    MirrorWrite, ObjectKind, Origin, ProviderKind, RecordId, SyncStore, TenantId, WriteOp,
 };
 use crmsync_store::{CredentialKey, MemoryStore, MirrorProvider, SqliteStore};
 use serde_json::{Value, json};
@@ -21,7 +21,10 @@ async fn stores() -> Vec<(&'static str, Arc<dyn SyncStore>)> {
     let key = CredentialKey::generate().unwrap();
     vec![
         ("memory", Arc::new(MemoryStore::new(key.clone()))),
-        ("sqlite", Arc::new(SqliteStore::in_memory(key).await.unwrap())),
+        (
+            "sqlite",
+            Arc::new(SqliteStore::in_memory(key).await.unwrap()),
+        ),
     ]
 }
 
@@ -67,12 +70,25 @@ async fn the_change_feed_pages_by_cursor_and_carries_tombstones() {
         let mut seen = Vec::new();
         let mut pages = 0;
         loop {
-            let page = mirror.changes(&object, request(cursor.as_ref(), 10)).await.unwrap();
+            let page = mirror
+                .changes(&object, request(cursor.as_ref(), 10))
+                .await
+                .unwrap();
             pages += 1;
             seen.extend(page.changes.iter().map(|c| c.record.id.clone()));
-            assert!(page.changes.iter().all(|c| c.kind == ChangeKind::Upsert && c.origin == Origin::Poll));
-            let next = page.next.clone().expect("the mirror always returns a cursor");
-            assert!(next.as_str().parse::<i64>().is_ok(), "{name}: cursor is a sequence number");
+            assert!(
+                page.changes
+                    .iter()
+                    .all(|c| c.kind == ChangeKind::Upsert && c.origin == Origin::Poll)
+            );
+            let next = page
+                .next
+                .clone()
+                .expect("the mirror always returns a cursor");
+            assert!(
+                next.as_str().parse::<i64>().is_ok(),
+                "{name}: cursor is a sequence number"
+            );
             cursor = Some(next);
             if page.complete {
                 break;
@@ -83,7 +99,10 @@ async fn the_change_feed_pages_by_cursor_and_carries_tombstones() {
         assert_eq!(seen, ids, "{name}: every record once, in write order");
 
         // Nothing new: an empty, complete page that keeps the cursor.
-        let empty = mirror.changes(&object, request(cursor.as_ref(), 10)).await.unwrap();
+        let empty = mirror
+            .changes(&object, request(cursor.as_ref(), 10))
+            .await
+            .unwrap();
         assert!(empty.changes.is_empty() && empty.complete, "{name}");
         assert_eq!(empty.next, cursor, "{name}");
 
@@ -103,7 +122,10 @@ async fn the_change_feed_pages_by_cursor_and_carries_tombstones() {
             )
             .await
             .unwrap();
-        let page = mirror.changes(&object, request(cursor.as_ref(), 10)).await.unwrap();
+        let page = mirror
+            .changes(&object, request(cursor.as_ref(), 10))
+            .await
+            .unwrap();
         let kinds: Vec<(RecordId, ChangeKind)> = page
             .changes
             .iter()
@@ -123,17 +145,30 @@ async fn the_change_feed_pages_by_cursor_and_carries_tombstones() {
         // Deleting again succeeds and changes nothing.
         let outcomes = mirror.delete(&object, &ids[..1]).await.unwrap();
         assert!(outcomes[0].result.is_ok(), "{name}");
-        let after = mirror.changes(&object, request(page.next.as_ref(), 10)).await.unwrap();
+        let after = mirror
+            .changes(&object, request(page.next.as_ref(), 10))
+            .await
+            .unwrap();
         assert!(after.changes.is_empty(), "{name}");
 
         // A full scan starts from the beginning.
         let full = mirror
-            .changes(&object, ChangesRequest { full: true, page_size: 1000, ..ChangesRequest::default() })
+            .changes(
+                &object,
+                ChangesRequest {
+                    full: true,
+                    page_size: 1000,
+                    ..ChangesRequest::default()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(full.changes.len(), 25, "{name}");
         assert!(full.complete, "{name}");
-        assert!(full.changes.iter().all(|c| c.origin == Origin::FullScan), "{name}");
+        assert!(
+            full.changes.iter().all(|c| c.origin == Origin::FullScan),
+            "{name}"
+        );
     }
 }
 
@@ -163,19 +198,35 @@ async fn creates_are_idempotent_by_key() {
             fields: fields(fields_),
             idempotency_key: Some("hubspot/contact/101".into()),
         };
-        let first = mirror.upsert(&object, vec![op("a", json!({ "email": "a@x.io" }))]).await.unwrap();
+        let first = mirror
+            .upsert(&object, vec![op("a", json!({ "email": "a@x.io" }))])
+            .await
+            .unwrap();
         let written = first[0].result.as_ref().unwrap();
         assert!(written.created, "{name}");
         assert_eq!(first[0].key, "a");
         let again = mirror
-            .upsert(&object, vec![op("b", json!({ "name": "Ada" })), op("c", json!({ "phone": "+1" }))])
+            .upsert(
+                &object,
+                vec![
+                    op("b", json!({ "name": "Ada" })),
+                    op("c", json!({ "phone": "+1" })),
+                ],
+            )
             .await
             .unwrap();
         for outcome in &again {
             assert_eq!(outcome.result.as_ref().unwrap().id, written.id, "{name}");
         }
-        assert_eq!(store.mirror_count(&tenant, &object).await.unwrap(), 1, "{name}: no duplicate");
-        let record = mirror.read(&object, std::slice::from_ref(&written.id), &[]).await.unwrap();
+        assert_eq!(
+            store.mirror_count(&tenant, &object).await.unwrap(),
+            1,
+            "{name}: no duplicate"
+        );
+        let record = mirror
+            .read(&object, std::slice::from_ref(&written.id), &[])
+            .await
+            .unwrap();
         assert_eq!(
             record[0].fields,
             fields(json!({ "email": "a@x.io", "name": "Ada", "phone": "+1" })),
@@ -187,9 +238,24 @@ async fn creates_are_idempotent_by_key() {
             .upsert(
                 &object,
                 vec![
-                    WriteOp { key: "u".into(), id: Some(written.id.clone()), fields: fields(json!({ "x": 1 })), idempotency_key: None },
-                    WriteOp { key: "n".into(), id: Some("app-9".into()), fields: fields(json!({ "x": 2 })), idempotency_key: None },
-                    WriteOp { key: "bad".into(), id: Some("".into()), fields: Fields::new(), idempotency_key: None },
+                    WriteOp {
+                        key: "u".into(),
+                        id: Some(written.id.clone()),
+                        fields: fields(json!({ "x": 1 })),
+                        idempotency_key: None,
+                    },
+                    WriteOp {
+                        key: "n".into(),
+                        id: Some("app-9".into()),
+                        fields: fields(json!({ "x": 2 })),
+                        idempotency_key: None,
+                    },
+                    WriteOp {
+                        key: "bad".into(),
+                        id: Some("".into()),
+                        fields: Fields::new(),
+                        idempotency_key: None,
+                    },
                 ],
             )
             .await
@@ -198,7 +264,11 @@ async fn creates_are_idempotent_by_key() {
         assert!(!outcomes[0].result.as_ref().unwrap().created, "{name}");
         assert!(outcomes[1].result.as_ref().unwrap().created, "{name}");
         assert_eq!(outcomes[2].key, "bad");
-        assert_eq!(outcomes[2].result.as_ref().unwrap_err().kind(), ErrorKind::InvalidRequest, "{name}");
+        assert_eq!(
+            outcomes[2].result.as_ref().unwrap_err().kind(),
+            ErrorKind::InvalidRequest,
+            "{name}"
+        );
     }
 }
 
@@ -213,8 +283,18 @@ async fn find_matches_keys_in_one_batch() {
                 &tenant,
                 &object,
                 vec![
-                    MirrorWrite { id: Some("1".into()), fields: fields(json!({ "email": "ada@example.com", "phone": "+442071234567" })), idempotency_key: None },
-                    MirrorWrite { id: Some("2".into()), fields: fields(json!({ "email": "grace@example.com", "crm_id": "hs-2" })), idempotency_key: None },
+                    MirrorWrite {
+                        id: Some("1".into()),
+                        fields: fields(
+                            json!({ "email": "ada@example.com", "phone": "+442071234567" }),
+                        ),
+                        idempotency_key: None,
+                    },
+                    MirrorWrite {
+                        id: Some("2".into()),
+                        fields: fields(json!({ "email": "grace@example.com", "crm_id": "hs-2" })),
+                        idempotency_key: None,
+                    },
                 ],
             )
             .await
@@ -223,14 +303,31 @@ async fn find_matches_keys_in_one_batch() {
         let keys = vec![
             MatchKey::Email("ADA@Example.com".into()),
             MatchKey::Phone("+442071234567".into()),
-            MatchKey::Field { name: "crm_id".into(), value: "hs-2".into() },
+            MatchKey::Field {
+                name: "crm_id".into(),
+                value: "hs-2".into(),
+            },
             MatchKey::Id("2".into()),
             MatchKey::Email("nobody@example.com".into()),
         ];
-        let found = mirror.find(&object, &keys, &["email".into()]).await.unwrap();
-        let pairs: Vec<(usize, &str)> = found.iter().map(|m| (m.key_index, m.record.id.as_str())).collect();
-        assert_eq!(pairs, vec![(0, "1"), (1, "1"), (2, "2"), (3, "2")], "{name}");
-        assert_eq!(found[0].record.fields, fields(json!({ "email": "ada@example.com" })), "{name}: projection");
+        let found = mirror
+            .find(&object, &keys, &["email".into()])
+            .await
+            .unwrap();
+        let pairs: Vec<(usize, &str)> = found
+            .iter()
+            .map(|m| (m.key_index, m.record.id.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![(0, "1"), (1, "1"), (2, "2"), (3, "2")],
+            "{name}"
+        );
+        assert_eq!(
+            found[0].record.fields,
+            fields(json!({ "email": "ada@example.com" })),
+            "{name}: projection"
+        );
     }
 }
 
@@ -245,7 +342,21 @@ async fn the_provider_describes_itself() {
     assert!(caps.change_feed && caps.delete_feed && caps.upsert_by_external_id);
     assert!(caps.max_write_batch >= 1000 && caps.max_page_size >= 1000);
     let schema = mirror.describe(&ObjectKind::Contact).await.unwrap();
-    let names: Vec<(&str, &FieldType)> = schema.fields.iter().map(|f| (f.name.as_str(), &f.field_type)).collect();
-    assert_eq!(names, vec![("email", &FieldType::Email), ("i", &FieldType::Number)]);
-    assert!(mirror.describe(&ObjectKind::Deal).await.unwrap().fields.is_empty());
+    let names: Vec<(&str, &FieldType)> = schema
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), &f.field_type))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("email", &FieldType::Email), ("i", &FieldType::Number)]
+    );
+    assert!(
+        mirror
+            .describe(&ObjectKind::Deal)
+            .await
+            .unwrap()
+            .fields
+            .is_empty()
+    );
 }

@@ -127,19 +127,80 @@ impl MappingConfig {
             object.into(),
             ObjectMapping {
                 fields: fields.into_iter().collect(),
+                phone_region: None,
             },
         );
         self
     }
+
+    /// Reads the phone region of an object's records from their country field (see
+    /// [`ObjectMapping::phone_region`]), adding the object without rules if it has none.
+    pub fn with_phone_region(mut self, object: impl Into<String>, region: PhoneRegion) -> Self {
+        self.objects.entry(object.into()).or_default().phone_region = Some(region);
+        self
+    }
 }
 
-/// The field rules of one object.
+/// The field rules of one object, and where its records keep their country.
+///
+/// ```toml
+/// [objects.contact]
+/// phone_region = { remote = "country", local = "country" }
+///
+/// [[objects.contact.fields]]
+/// local = "phone"
+/// remote = "phone"
+/// transform = "phone_e164"
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectMapping {
     /// The rules, applied in order.
     #[serde(default)]
     pub fields: Vec<FieldRule>,
+    /// The fields holding each record's country, to read phone numbers written without a
+    /// country code (`"0117 853 9929"` on a contact in `"United Kingdom"`) in that
+    /// country rather than in [`MappingConfig::default_region`]. Absent: every record
+    /// uses the default region.
+    ///
+    /// Inbound, the country is read from the record's `remote` field (which the mapper
+    /// then always requests from the provider, even without a rule mapping it); outbound,
+    /// from the patch's `local` field when the patch carries it. The country may be a
+    /// name, an ISO 3166-1 alpha-2 or alpha-3 code (see
+    /// [`region_for_country`](crate::region_for_country)); a missing or unknown country,
+    /// or a number that is not valid in the record's country, falls back to the default
+    /// region. Numbers with a country code (`+44 …`, `0044 …`) read the same either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_region: Option<PhoneRegion>,
+}
+
+/// The field that holds a record's country, on each side, e.g. HubSpot's `country`
+/// property and the canonical `country` field. See [`ObjectMapping::phone_region`].
+///
+/// ```
+/// use crmsync_transform::PhoneRegion;
+/// let region: PhoneRegion = serde_json::from_str(r#"{ "remote": "country", "local": "country" }"#)?;
+/// assert_eq!(region, PhoneRegion::new("country", "country"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneRegion {
+    /// The provider's field holding the country (read from inbound records).
+    pub remote: String,
+    /// The application's field holding the country (read from outbound patches).
+    pub local: String,
+}
+
+impl PhoneRegion {
+    /// The country is in `remote` on the provider's side and in `local` on the
+    /// application's.
+    pub fn new(remote: impl Into<String>, local: impl Into<String>) -> Self {
+        Self {
+            remote: remote.into(),
+            local: local.into(),
+        }
+    }
 }
 
 /// Which way a field flows.
@@ -500,6 +561,81 @@ mod tests {
         assert_eq!(again, config);
         let again = MappingConfig::from_json_str(&config.to_json_string()?)?;
         assert_eq!(again, config);
+        Ok(())
+    }
+
+    #[test]
+    fn toml_config_with_a_phone_region_parses_and_round_trips() -> Result<()> {
+        let text = r#"
+            default_region = "US"
+
+            [objects.contact]
+            phone_region = { remote = "country", local = "country" }
+
+            [[objects.contact.fields]]
+            local = "phone"
+            remote = "phone"
+            transform = "phone_e164"
+
+            [[objects.contact.fields]]
+            local = "country"
+            remote = "country"
+
+            [objects.company.phone_region]
+            remote = "BillingCountry"
+            local = "billing_country"
+
+            [[objects.company.fields]]
+            local = "phone"
+            remote = "Phone"
+            transform = "phone_e164"
+
+            [[objects.deal.fields]]
+            local = "name"
+            remote = "dealname"
+        "#;
+        let config = MappingConfig::from_toml_str(text)?;
+        assert_eq!(
+            config.objects["contact"].phone_region,
+            Some(PhoneRegion::new("country", "country"))
+        );
+        assert_eq!(config.objects["contact"].fields.len(), 2);
+        assert_eq!(
+            config.objects["company"].phone_region,
+            Some(PhoneRegion::new("BillingCountry", "billing_country"))
+        );
+        assert_eq!(config.objects["deal"].phone_region, None);
+        let again = MappingConfig::from_toml_str(&config.to_toml_string()?)?;
+        assert_eq!(again, config);
+        let json = config.to_json_string()?;
+        assert!(json.contains("\"phone_region\""), "{json}");
+        let again = MappingConfig::from_json_str(&json)?;
+        assert_eq!(again, config);
+        // Without it, nothing is written.
+        let plain = MappingConfig::default().with_object("deal", [FieldRule::new("a", "b")]);
+        assert!(!plain.to_json_string()?.contains("phone_region"));
+
+        let json = MappingConfig::from_json_str(
+            r#"{ "objects": { "contact": {
+                "phone_region": { "remote": "country", "local": "country" },
+                "fields": [] } } }"#,
+        )?;
+        assert_eq!(
+            json.objects["contact"].phone_region,
+            Some(PhoneRegion::new("country", "country"))
+        );
+        for bad in [
+            r#"{ "objects": { "contact": { "phone_region": { "remote": "country" } } } }"#,
+            r#"{ "objects": { "contact": { "phone_region": "country" } } }"#,
+            r#"{ "objects": { "contact": { "phone_region": {
+                "remote": "country", "local": "country", "fallback": "US" } } } }"#,
+        ] {
+            let parsed = MappingConfig::from_json_str(bad);
+            assert!(
+                matches!(&parsed, Err(e) if e.kind() == ErrorKind::Config),
+                "{bad}: {parsed:?}"
+            );
+        }
         Ok(())
     }
 

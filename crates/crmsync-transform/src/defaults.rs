@@ -1,7 +1,7 @@
 //! Ready-made mappings: HubSpot's standard contact, company and deal properties in the
 //! application's canonical names. Tenants start from these and override.
 
-use crate::{DeclarativeMapper, FieldRule, MappingConfig, Validation};
+use crate::{DeclarativeMapper, FieldRule, MappingConfig, PhoneRegion, Validation};
 
 impl MappingConfig {
     /// HubSpot's standard contact, company and deal properties, default region `US`.
@@ -13,19 +13,27 @@ impl MappingConfig {
     /// | | `phone` ⇄ `phone`, `mobile_phone` ⇄ `mobilephone` | `phone_e164` |
     /// | | `company` ⇄ `company`, `title` ⇄ `jobtitle`, `lead_status` ⇄ `hs_lead_status`, `lifecycle_stage` ⇄ `lifecyclestage`, `city` ⇄ `city`, `country` ⇄ `country` | |
     /// | | `owner` ← `hubspot_owner_id` (inbound only: owner ids are HubSpot's) | |
+    /// | | phone region: `country` ⇄ `country` (see [`ObjectMapping::phone_region`]) | |
     /// | company | `name` ⇄ `name` (required) | |
     /// | | `domain` ⇄ `domain` | `lowercase` |
     /// | | `phone` ⇄ `phone` | `phone_e164` |
-    /// | | `city` ⇄ `city`, `industry` ⇄ `industry` | |
+    /// | | `city` ⇄ `city`, `country` ⇄ `country`, `industry` ⇄ `industry` | |
+    /// | | phone region: `country` ⇄ `country` | |
     /// | | `employees` ⇄ `numberofemployees` | `integer` |
     /// | deal | `name` ⇄ `dealname` (required) | |
     /// | | `amount` ⇄ `amount` | `decimal` |
     /// | | `stage` ⇄ `dealstage`, `pipeline` ⇄ `pipeline` | |
     /// | | `close_date` ⇄ `closedate` | `datetime_iso` |
     ///
+    /// Contacts' national phone numbers (`"0117 853 9929"`) are read in the contact's
+    /// `country` (`"United Kingdom"`, `"GB"`, `"GBR"`, ...), and companies' in theirs
+    /// (HubSpot's standard `country` property), falling back to the default region.
+    ///
     /// Only properties every HubSpot portal has are mapped (HubSpot rejects writes to
     /// unknown properties); add [`hubspot_dialer_contact_rules`] once the portal has the
     /// custom properties they write.
+    ///
+    /// [`ObjectMapping::phone_region`]: crate::ObjectMapping::phone_region
     pub fn hubspot_defaults() -> Self {
         let text = |local: &str, remote: &str| FieldRule::new(local, remote);
         let phone =
@@ -50,6 +58,7 @@ impl MappingConfig {
                     text("owner", "hubspot_owner_id").inbound(),
                 ],
             )
+            .with_phone_region("contact", PhoneRegion::new("country", "country"))
             .with_object(
                 "company",
                 [
@@ -57,10 +66,12 @@ impl MappingConfig {
                     FieldRule::new("domain", "domain").transform("lowercase"),
                     phone("phone", "phone"),
                     text("city", "city"),
+                    text("country", "country"),
                     text("industry", "industry"),
                     FieldRule::new("employees", "numberofemployees").transform("integer"),
                 ],
             )
+            .with_phone_region("company", PhoneRegion::new("country", "country"))
             .with_object(
                 "deal",
                 [
@@ -175,6 +186,7 @@ mod tests {
                 "domain",
                 "phone",
                 "city",
+                "country",
                 "industry",
                 "numberofemployees",
             ],

@@ -13,8 +13,10 @@ use crmsync_core::{
 use serde_json::Value;
 
 use crate::{
-    FieldDirection, FieldRule, MappingConfig,
-    transforms::{Transform, TransformEnv, TransformRegistry, warm_up_phone_metadata},
+    FieldDirection, MappingConfig, ObjectMapping, PhoneRegion,
+    transforms::{
+        Transform, TransformEnv, TransformRegistry, warm_up_country_table, warm_up_phone_metadata,
+    },
     validate::Check,
 };
 
@@ -38,6 +40,12 @@ use crate::{
 ///   string). Clearing a `required` field fails.
 /// - With [`MapContext::skip_validation`], `required`, validations and failing transforms
 ///   are not enforced; a value a transform could not convert is kept as received.
+/// - When the object's mapping has a [`phone_region`](crate::ObjectMapping::phone_region),
+///   each record's transforms get a [`TransformEnv`] whose
+///   [`phone_region`](TransformEnv::phone_region) is the record's country (inbound: the
+///   record's remote country field; outbound: the patch's local country field, if the
+///   patch has it), so that national phone numbers read in the record's country. A
+///   missing or unknown country uses the default region.
 ///
 /// ```
 /// use crmsync_core::{ConnectionId, FieldMapper, Fields, MapContext, ObjectKind, Record, TenantId};
@@ -134,6 +142,14 @@ impl DeclarativeMapperBuilder {
         // libphonenumber loads its metadata on first use (~100 ms): pay that now, not on
         // the first record of a sync run.
         warm_up_phone_metadata();
+        if self
+            .config
+            .objects
+            .values()
+            .any(|o| o.phone_region.is_some())
+        {
+            warm_up_country_table();
+        }
 
         let mut problems = Vec::new();
         let mut objects = HashMap::new();
@@ -147,7 +163,7 @@ impl DeclarativeMapperBuilder {
                 ));
                 continue;
             }
-            let object = compile_object(&kind, &mapping.fields, &self.registry, &mut problems);
+            let object = compile_object(&kind, mapping, &self.registry, &mut problems);
             objects.insert(kind, object);
         }
         if !problems.is_empty() {
@@ -195,9 +211,20 @@ impl DeclarativeMapper {
         &self.config
     }
 
-    /// The transforms' environment (the default phone region).
+    /// The transforms' environment (the default phone region). Records of an object whose
+    /// mapping has a [`phone_region`](crate::ObjectMapping::phone_region) get this
+    /// environment [`with_country`](TransformEnv::with_country) their own country.
     pub fn env(&self) -> &TransformEnv {
         &self.env
+    }
+
+    /// The environment for one record: with its country, if the object's mapping reads
+    /// one and the record has it as text.
+    fn env_for(&self, country: Option<&Value>) -> TransformEnv {
+        match country.and_then(Value::as_str) {
+            Some(country) => self.env.with_country(country),
+            None => self.env.clone(),
+        }
     }
 
     /// Whether the mapping has rules for an object.
@@ -244,6 +271,12 @@ impl FieldMapper for DeclarativeMapper {
                         names.push(rule.remote.clone());
                     }
                 }
+                // The record's country, to read its phone numbers, even if no rule maps it.
+                if let Some(region) = &o.phone_region {
+                    if !names.contains(&region.remote) {
+                        names.push(region.remote.clone());
+                    }
+                }
                 names
             })
             .unwrap_or_default()
@@ -283,13 +316,17 @@ impl FieldMapper for DeclarativeMapper {
                 .with_tenant(ctx.tenant)
                 .with_connection(ctx.connection)
         };
+        let env = match &object.phone_region {
+            Some(region) => self.env_for(record.fields.get(&region.remote)),
+            None => self.env.clone(),
+        };
         let mut fields = Fields::new();
         let mut errors = Vec::new();
         for rule in object.inbound() {
             let raw = record.fields.get(&rule.remote).filter(|v| !is_blank(v));
             let value = match raw {
                 None => rule.default.clone(),
-                Some(raw) => match rule.transform.inbound(raw, &self.env) {
+                Some(raw) => match rule.transform.inbound(raw, &env) {
                     Ok(v) if is_blank(&v) => rule.default.clone(),
                     Ok(v) => Some(v),
                     Err(_) if !enforce => Some(raw.clone()),
@@ -352,6 +389,10 @@ impl FieldMapper for DeclarativeMapper {
                 .with_tenant(ctx.tenant)
                 .with_connection(ctx.connection)
         };
+        let env = match &object.phone_region {
+            Some(region) => self.env_for(fields.get(&region.local)),
+            None => self.env.clone(),
+        };
         let mut remote = Fields::new();
         let mut errors = Vec::new();
         for rule in object.outbound() {
@@ -385,7 +426,7 @@ impl FieldMapper for DeclarativeMapper {
                     continue;
                 }
             }
-            match rule.transform.outbound(value, &self.env) {
+            match rule.transform.outbound(value, &env) {
                 Ok(v) => {
                     remote.insert(rule.remote.clone(), v);
                 }
@@ -414,6 +455,8 @@ impl FieldMapper for DeclarativeMapper {
 #[derive(Clone)]
 struct CompiledObject {
     rules: Vec<CompiledRule>,
+    /// Where the records keep their country, for phone numbers.
+    phone_region: Option<PhoneRegion>,
 }
 
 impl CompiledObject {
@@ -441,10 +484,20 @@ struct CompiledRule {
 
 fn compile_object(
     object: &str,
-    rules: &[FieldRule],
+    mapping: &ObjectMapping,
     registry: &TransformRegistry,
     problems: &mut Vec<String>,
 ) -> CompiledObject {
+    let rules = &mapping.fields;
+    if let Some(region) = &mapping.phone_region {
+        if region.remote.trim().is_empty() || region.local.trim().is_empty() {
+            problems.push(format!(
+                "object `{object}`: `phone_region` must name the field holding the record's \
+                 country on both sides (`remote` and `local`, e.g. both \"country\"), or be \
+                 removed"
+            ));
+        }
+    }
     let mut compiled = Vec::with_capacity(rules.len());
     // Which rule first writes each target, to report two rules writing one target.
     let mut inbound_targets: HashMap<&str, usize> = HashMap::new();
@@ -537,7 +590,10 @@ fn compile_object(
             sensitive,
         });
     }
-    CompiledObject { rules: compiled }
+    CompiledObject {
+        rules: compiled,
+        phone_region: mapping.phone_region.clone(),
+    }
 }
 
 /// `null` and `""` both mean "no value".

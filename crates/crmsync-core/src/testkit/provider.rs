@@ -74,7 +74,12 @@ pub async fn describe_lists_fields(provider: &dyn CrmProviderDyn, fixture: &Prov
     );
 }
 
-async fn create(provider: &dyn CrmProviderDyn, fixture: &ProviderFixture, from: usize, n: usize) -> Vec<RecordId> {
+async fn create(
+    provider: &dyn CrmProviderDyn,
+    fixture: &ProviderFixture,
+    from: usize,
+    n: usize,
+) -> Vec<RecordId> {
     let ops = (from..from + n)
         .map(|i| op(format!("k{i}"), None, (fixture.new_record)(i)))
         .collect();
@@ -85,12 +90,18 @@ async fn create(provider: &dyn CrmProviderDyn, fixture: &ProviderFixture, from: 
     assert_eq!(outcomes.len(), n, "one outcome per op");
     let mut by_key: HashMap<String, RecordId> = HashMap::new();
     for o in outcomes {
-        let written = o.result.unwrap_or_else(|e| panic!("create of {} failed: {e}", o.key));
+        let written = o
+            .result
+            .unwrap_or_else(|e| panic!("create of {} failed: {e}", o.key));
         assert!(written.created, "a new record reports created");
         by_key.insert(o.key, written.id);
     }
     (from..from + n)
-        .map(|i| by_key.remove(&format!("k{i}")).unwrap_or_else(|| panic!("no outcome for k{i}")))
+        .map(|i| {
+            by_key
+                .remove(&format!("k{i}"))
+                .unwrap_or_else(|| panic!("no outcome for k{i}"))
+        })
         .collect()
 }
 
@@ -105,13 +116,23 @@ pub async fn create_read_update_delete(provider: &dyn CrmProviderDyn, fixture: &
         .unwrap_or_else(|e| panic!("read failed: {e}"));
     assert_eq!(read.len(), 3, "all created records read back");
     for record in &read {
-        let i = ids.iter().position(|id| *id == record.id).unwrap_or_else(|| panic!("unexpected id {}", record.id));
+        let i = ids
+            .iter()
+            .position(|id| *id == record.id)
+            .unwrap_or_else(|| panic!("unexpected id {}", record.id));
         let expected = (fixture.new_record)(900_000 + i);
         let value = expected.get(&fixture.edit_field);
-        assert_eq!(record.fields.get(&fixture.edit_field), value, "field read back as written");
+        assert_eq!(
+            record.fields.get(&fixture.edit_field),
+            value,
+            "field read back as written"
+        );
     }
     let mut patch = Fields::new();
-    patch.insert(fixture.edit_field.clone(), Value::String("conformance-edit".into()));
+    patch.insert(
+        fixture.edit_field.clone(),
+        Value::String("conformance-edit".into()),
+    );
     let outcomes = provider
         .upsert(object, vec![op("edit", Some(ids[0].clone()), patch)])
         .await
@@ -124,17 +145,31 @@ pub async fn create_read_update_delete(provider: &dyn CrmProviderDyn, fixture: &
         .unwrap_or_else(|e| panic!("update failed: {e}"));
     assert!(!written.created, "an update does not report created");
     assert_eq!(written.id, ids[0]);
-    let again = provider.read(object, &ids[..1], &fixture.fields).await.unwrap_or_else(|e| panic!("read failed: {e}"));
+    let again = provider
+        .read(object, &ids[..1], &fixture.fields)
+        .await
+        .unwrap_or_else(|e| panic!("read failed: {e}"));
     assert_eq!(
-        again.first().and_then(|r| r.fields.get(&fixture.edit_field)),
+        again
+            .first()
+            .and_then(|r| r.fields.get(&fixture.edit_field)),
         Some(&Value::String("conformance-edit".into()))
     );
     for _ in 0..2 {
-        let outcomes = provider.delete(object, &ids).await.unwrap_or_else(|e| panic!("delete failed: {e}"));
+        let outcomes = provider
+            .delete(object, &ids)
+            .await
+            .unwrap_or_else(|e| panic!("delete failed: {e}"));
         assert_eq!(outcomes.len(), 3);
-        assert!(outcomes.iter().all(|o| o.result.is_ok()), "deletes succeed, also when repeated");
+        assert!(
+            outcomes.iter().all(|o| o.result.is_ok()),
+            "deletes succeed, also when repeated"
+        );
     }
-    let gone = provider.read(object, &ids, &fixture.fields).await.unwrap_or_else(|e| panic!("read failed: {e}"));
+    let gone = provider
+        .read(object, &ids, &fixture.fields)
+        .await
+        .unwrap_or_else(|e| panic!("read failed: {e}"));
     assert!(gone.is_empty(), "deleted records do not read back");
 }
 
@@ -170,53 +205,79 @@ async fn drain(
 }
 
 /// A full read of the feed delivers every live record exactly once.
-pub async fn full_feed_covers_every_record_once(provider: &dyn CrmProviderDyn, fixture: &ProviderFixture) {
+pub async fn full_feed_covers_every_record_once(
+    provider: &dyn CrmProviderDyn,
+    fixture: &ProviderFixture,
+) {
     let created = if provider.capabilities(&fixture.object).write {
         create(provider, fixture, 910_000, 2).await
     } else {
         Vec::new()
     };
     let (seen, next) = drain(provider, fixture, None, true).await;
-    assert!(next.is_some(), "a completed feed leaves a cursor to resume from");
+    assert!(
+        next.is_some(),
+        "a completed feed leaves a cursor to resume from"
+    );
     let mut upserts = BTreeSet::new();
     for (id, kind) in &seen {
         if *kind == ChangeKind::Upsert {
-            assert!(upserts.insert(id.clone()), "record {id} delivered twice in one full pass");
+            assert!(
+                upserts.insert(id.clone()),
+                "record {id} delivered twice in one full pass"
+            );
         }
     }
     for id in &created {
-        assert!(upserts.contains(id), "created record {id} missing from the full feed");
+        assert!(
+            upserts.contains(id),
+            "created record {id} missing from the full feed"
+        );
     }
 }
 
 /// After a completed pass, edits and deletes appear when reading on from the cursor.
-pub async fn incremental_feed_sees_edits_and_deletes(provider: &dyn CrmProviderDyn, fixture: &ProviderFixture) {
+pub async fn incremental_feed_sees_edits_and_deletes(
+    provider: &dyn CrmProviderDyn,
+    fixture: &ProviderFixture,
+) {
     let object = &fixture.object;
     let ids = create(provider, fixture, 920_000, 2).await;
     let (_, cursor) = drain(provider, fixture, None, true).await;
     let mut patch = Fields::new();
-    patch.insert(fixture.edit_field.clone(), Value::String("incremental-edit".into()));
+    patch.insert(
+        fixture.edit_field.clone(),
+        Value::String("incremental-edit".into()),
+    );
     let outcomes = provider
         .upsert(object, vec![op("e", Some(ids[0].clone()), patch)])
         .await
         .unwrap_or_else(|e| panic!("update failed: {e}"));
     assert!(outcomes.iter().all(|o| o.result.is_ok()));
-    provider.delete(object, &ids[1..]).await.unwrap_or_else(|e| panic!("delete failed: {e}"));
+    provider
+        .delete(object, &ids[1..])
+        .await
+        .unwrap_or_else(|e| panic!("delete failed: {e}"));
     let (seen, _) = drain(provider, fixture, cursor, false).await;
     assert!(
-        seen.iter().any(|(id, k)| *id == ids[0] && *k == ChangeKind::Upsert),
+        seen.iter()
+            .any(|(id, k)| *id == ids[0] && *k == ChangeKind::Upsert),
         "the edit of {} is in the incremental feed",
         ids[0]
     );
     assert!(
-        seen.iter().any(|(id, k)| *id == ids[1] && *k == ChangeKind::Delete),
+        seen.iter()
+            .any(|(id, k)| *id == ids[1] && *k == ChangeKind::Delete),
         "the delete of {} is in the incremental feed",
         ids[1]
     );
 }
 
 /// A cursor the provider did not write is a typed error, not a panic.
-pub async fn malformed_cursor_is_a_typed_error(provider: &dyn CrmProviderDyn, fixture: &ProviderFixture) {
+pub async fn malformed_cursor_is_a_typed_error(
+    provider: &dyn CrmProviderDyn,
+    fixture: &ProviderFixture,
+) {
     let result = provider
         .changes(
             &fixture.object,
@@ -258,7 +319,10 @@ pub async fn find_by_email(provider: &dyn CrmProviderDyn, fixture: &ProviderFixt
 }
 
 /// One invalid record fails alone; the rest of the batch is written.
-pub async fn batch_failures_are_per_record(provider: &dyn CrmProviderDyn, fixture: &ProviderFixture) {
+pub async fn batch_failures_are_per_record(
+    provider: &dyn CrmProviderDyn,
+    fixture: &ProviderFixture,
+) {
     let Some(invalid) = fixture.invalid_record else {
         return;
     };
@@ -275,7 +339,12 @@ pub async fn batch_failures_are_per_record(provider: &dyn CrmProviderDyn, fixtur
     for o in outcomes {
         match o.key.as_str() {
             "bad" => assert!(o.result.is_err(), "the invalid record must fail"),
-            _ => assert!(o.result.is_ok(), "{} must succeed: {:?}", o.key, o.result.err()),
+            _ => assert!(
+                o.result.is_ok(),
+                "{} must succeed: {:?}",
+                o.key,
+                o.result.err()
+            ),
         }
     }
 }

@@ -202,7 +202,10 @@ pub async fn connections_round_trip_with_redacted_debug(store: &dyn SyncStore) {
     let secret = "tok-5f0e1d2c3b4a-SECRET";
     let conn = connection("hubspot-main", secret);
     let debug = format!("{conn:?}");
-    assert!(!debug.contains(secret), "Debug of a connection leaks its secret: {debug}");
+    assert!(
+        !debug.contains(secret),
+        "Debug of a connection leaks its secret: {debug}"
+    );
     ok("put_connection", store.put_connection(&t, &conn)).await;
     let mut other = connection("a-salesforce", "sf-secret");
     other.provider = ProviderKind::Other("pipedrive".to_owned());
@@ -219,19 +222,30 @@ pub async fn connections_round_trip_with_redacted_debug(store: &dyn SyncStore) {
         vec!["access_token", "refresh_token"]
     );
     assert_eq!(
-        got.credentials.get("access_token").map(|s| s.expose_secret().to_owned()),
+        got.credentials
+            .get("access_token")
+            .map(|s| s.expose_secret().to_owned()),
         Some(secret.to_owned()),
         "credentials decrypt to what was stored"
     );
-    assert!(!format!("{got:?}").contains(secret), "Debug of a read connection leaks");
+    assert!(
+        !format!("{got:?}").contains(secret),
+        "Debug of a read connection leaks"
+    );
     let got_other = ok("get_connection", store.get_connection(&t, &other.id))
         .await
         .expect("second connection");
-    assert_eq!(got_other.provider, ProviderKind::Other("pipedrive".to_owned()));
+    assert_eq!(
+        got_other.provider,
+        ProviderKind::Other("pipedrive".to_owned())
+    );
 
     assert_eq!(
         ok("list_connections", store.list_connections(&t)).await,
-        vec![ConnectionId::new("a-salesforce"), ConnectionId::new("hubspot-main")],
+        vec![
+            ConnectionId::new("a-salesforce"),
+            ConnectionId::new("hubspot-main")
+        ],
         "connections are listed by id"
     );
 
@@ -241,32 +255,51 @@ pub async fn connections_round_trip_with_redacted_debug(store: &dyn SyncStore) {
     let got = ok("get_connection", store.get_connection(&t, &conn.id))
         .await
         .expect("replaced connection");
-    assert_eq!(got.settings, json!({ "portal_id": 7 }), "a put replaces settings");
     assert_eq!(
-        got.credentials.get("access_token").map(|s| s.expose_secret().to_owned()),
+        got.settings,
+        json!({ "portal_id": 7 }),
+        "a put replaces settings"
+    );
+    assert_eq!(
+        got.credentials
+            .get("access_token")
+            .map(|s| s.expose_secret().to_owned()),
         Some("rotated-token".to_owned()),
         "a put replaces credentials"
     );
 
     // A connection's links stay when the connection goes ("removes nothing else").
     let mut commit = PageCommit::new(conn.id.clone(), ObjectKind::Contact);
-    commit.upsert_links.push(link("l-1", "r-1", json!({ "a": 1 })));
+    commit
+        .upsert_links
+        .push(link("l-1", "r-1", json!({ "a": 1 })));
     ok("commit_page", store.commit_page(&t, commit)).await;
     assert!(ok("delete_connection", store.delete_connection(&t, &conn.id)).await);
     assert!(
         !ok("delete_connection", store.delete_connection(&t, &conn.id)).await,
         "deleting twice reports false"
     );
-    assert!(ok("get_connection", store.get_connection(&t, &conn.id)).await.is_none());
+    assert!(
+        ok("get_connection", store.get_connection(&t, &conn.id))
+            .await
+            .is_none()
+    );
     assert_eq!(
-        ok("count_links", store.count_links(&t, &key("hubspot-main", ObjectKind::Contact))).await,
+        ok(
+            "count_links",
+            store.count_links(&t, &key("hubspot-main", ObjectKind::Contact))
+        )
+        .await,
         1,
         "delete_connection removes nothing else"
     );
     assert!(
-        ok("get_connection", store.get_connection(&t, &ConnectionId::new("missing")))
-            .await
-            .is_none()
+        ok(
+            "get_connection",
+            store.get_connection(&t, &ConnectionId::new("missing"))
+        )
+        .await
+        .is_none()
     );
 }
 
@@ -282,11 +315,24 @@ pub async fn tenants_are_isolated(store: &dyn SyncStore) {
     let object = ObjectKind::Contact;
 
     // Tenant B's world.
-    ok("put_connection", store.put_connection(&b, &connection("crm", "b-secret"))).await;
-    let run_b = ok("start_run", store.start_run(&b, &run_record("crm", object.clone()))).await;
+    ok(
+        "put_connection",
+        store.put_connection(&b, &connection("crm", "b-secret")),
+    )
+    .await;
+    let run_b = ok(
+        "start_run",
+        store.start_run(&b, &run_record("crm", object.clone())),
+    )
+    .await;
     let mut commit = PageCommit::new(conn_id.clone(), object.clone());
-    commit.upsert_links = vec![link("l-1", "r-1", json!({ "n": 1 })), link("l-2", "r-2", json!({}))];
-    commit.audit.push(audit("crm", object.clone(), Some(run_b), "update_local"));
+    commit.upsert_links = vec![
+        link("l-1", "r-1", json!({ "n": 1 })),
+        link("l-2", "r-2", json!({})),
+    ];
+    commit
+        .audit
+        .push(audit("crm", object.clone(), Some(run_b), "update_local"));
     commit.dead_letters.push(dead_letter("crm", "r-9"));
     commit.checkpoint = Some((Direction::Pull, Cursor::new("b-cursor")));
     ok("commit_page", store.commit_page(&b, commit)).await;
@@ -303,50 +349,128 @@ pub async fn tenants_are_isolated(store: &dyn SyncStore) {
     )
     .await;
     let b_seq = last_seq(store, &b, &object).await;
-    assert!(ok("acquire_lease", store.acquire_lease(&b, "sync/crm/contact", "worker-b", Duration::from_secs(60))).await);
+    assert!(
+        ok(
+            "acquire_lease",
+            store.acquire_lease(&b, "sync/crm/contact", "worker-b", Duration::from_secs(60))
+        )
+        .await
+    );
     let b_letters = ok("list_dead_letters", store.list_dead_letters(&b, None, 10)).await;
     let b_letter_id = b_letters[0].id.expect("dead letters get ids");
 
     // Tenant A sees none of it.
-    assert!(ok("get_connection", store.get_connection(&a, &conn_id)).await.is_none());
-    assert!(ok("list_connections", store.list_connections(&a)).await.is_empty());
-    assert!(ok("links_by_remote", store.links_by_remote(&a, &k, &ids(&["r-1", "r-2"]))).await.is_empty());
-    assert!(ok("links_by_local", store.links_by_local(&a, &k, &ids(&["l-1", "l-2"]))).await.is_empty());
-    assert_eq!(ok("count_links", store.count_links(&a, &k)).await, 0);
-    assert!(ok("checkpoint", store.checkpoint(&a, &k, Direction::Pull)).await.is_none());
-    assert!(ok("list_runs", store.list_runs(&a, &RunFilter::default())).await.is_empty());
-    assert!(ok("list_audit", store.list_audit(&a, None, 100)).await.is_empty());
-    assert!(ok("list_audit", store.list_audit(&a, Some(run_b), 100)).await.is_empty());
-    assert!(ok("list_dead_letters", store.list_dead_letters(&a, None, 100)).await.is_empty());
-    assert!(ok("mirror_get", store.mirror_get(&a, &object, &[b_rows[0].id.clone(), b_rows[1].id.clone()])).await.is_empty());
-    assert!(ok("mirror_changes", store.mirror_changes(&a, &object, 0, 100)).await.is_empty());
     assert!(
-        ok("mirror_find", store.mirror_find(&a, &object, "email", &["b@example.com".to_owned()]))
+        ok("get_connection", store.get_connection(&a, &conn_id))
+            .await
+            .is_none()
+    );
+    assert!(
+        ok("list_connections", store.list_connections(&a))
             .await
             .is_empty()
+    );
+    assert!(
+        ok(
+            "links_by_remote",
+            store.links_by_remote(&a, &k, &ids(&["r-1", "r-2"]))
+        )
+        .await
+        .is_empty()
+    );
+    assert!(
+        ok(
+            "links_by_local",
+            store.links_by_local(&a, &k, &ids(&["l-1", "l-2"]))
+        )
+        .await
+        .is_empty()
+    );
+    assert_eq!(ok("count_links", store.count_links(&a, &k)).await, 0);
+    assert!(
+        ok("checkpoint", store.checkpoint(&a, &k, Direction::Pull))
+            .await
+            .is_none()
+    );
+    assert!(
+        ok("list_runs", store.list_runs(&a, &RunFilter::default()))
+            .await
+            .is_empty()
+    );
+    assert!(
+        ok("list_audit", store.list_audit(&a, None, 100))
+            .await
+            .is_empty()
+    );
+    assert!(
+        ok("list_audit", store.list_audit(&a, Some(run_b), 100))
+            .await
+            .is_empty()
+    );
+    assert!(
+        ok("list_dead_letters", store.list_dead_letters(&a, None, 100))
+            .await
+            .is_empty()
+    );
+    assert!(
+        ok(
+            "mirror_get",
+            store.mirror_get(&a, &object, &[b_rows[0].id.clone(), b_rows[1].id.clone()])
+        )
+        .await
+        .is_empty()
+    );
+    assert!(
+        ok("mirror_changes", store.mirror_changes(&a, &object, 0, 100))
+            .await
+            .is_empty()
+    );
+    assert!(
+        ok(
+            "mirror_find",
+            store.mirror_find(&a, &object, "email", &["b@example.com".to_owned()])
+        )
+        .await
+        .is_empty()
     );
     assert_eq!(ok("mirror_count", store.mirror_count(&a, &object)).await, 0);
 
     // Tenant A cannot change any of it.
     assert!(!ok("delete_connection", store.delete_connection(&a, &conn_id)).await);
-    ok("put_connection", store.put_connection(&a, &connection("crm", "a-secret"))).await;
+    ok(
+        "put_connection",
+        store.put_connection(&a, &connection("crm", "a-secret")),
+    )
+    .await;
     let mut commit = PageCommit::new(conn_id.clone(), object.clone());
     commit.delete_links = ids(&["l-1"]);
     commit.upsert_links = vec![link("l-2", "r-x", json!({ "by": "a" }))];
     commit.checkpoint = Some((Direction::Pull, Cursor::new("a-cursor")));
     ok("commit_page", store.commit_page(&a, commit)).await;
-    ok("clear_checkpoint", store.clear_checkpoint(&a, &k, Direction::Pull)).await;
+    ok(
+        "clear_checkpoint",
+        store.clear_checkpoint(&a, &k, Direction::Pull),
+    )
+    .await;
     let mut finished = run_record("crm", object.clone());
     finished.id = Some(run_b);
     finished.status = RunStatus::Failed;
     finished.error = Some("tenant a was here".to_owned());
     let _ = store.finish_run(&a, &finished).await; // an error or a no-op; never B's row
     assert!(
-        !ok("update_dead_letter", store.update_dead_letter(&a, b_letter_id, DeadLetterStatus::Discarded, true)).await,
+        !ok(
+            "update_dead_letter",
+            store.update_dead_letter(&a, b_letter_id, DeadLetterStatus::Discarded, true)
+        )
+        .await,
         "another tenant's dead letter is not found"
     );
     assert_eq!(
-        ok("mirror_delete", store.mirror_delete(&a, &object, &[b_rows[0].id.clone()])).await,
+        ok(
+            "mirror_delete",
+            store.mirror_delete(&a, &object, &[b_rows[0].id.clone()])
+        )
+        .await,
         0,
         "another tenant's mirror rows cannot be deleted"
     );
@@ -362,40 +486,82 @@ pub async fn tenants_are_isolated(store: &dyn SyncStore) {
         ),
     )
     .await;
-    assert_ne!(a_rows[1].id, b_rows[1].id, "idempotency keys are per tenant");
+    assert_ne!(
+        a_rows[1].id, b_rows[1].id,
+        "idempotency keys are per tenant"
+    );
     assert!(
-        ok("acquire_lease", store.acquire_lease(&a, "sync/crm/contact", "worker-a", Duration::from_secs(60))).await,
+        ok(
+            "acquire_lease",
+            store.acquire_lease(&a, "sync/crm/contact", "worker-a", Duration::from_secs(60))
+        )
+        .await,
         "leases are per tenant"
     );
-    ok("release_lease", store.release_lease(&a, "sync/crm/contact", "worker-b")).await;
+    ok(
+        "release_lease",
+        store.release_lease(&a, "sync/crm/contact", "worker-b"),
+    )
+    .await;
 
     // Tenant B's world is unchanged.
-    let got = ok("get_connection", store.get_connection(&b, &conn_id)).await.expect("B's connection");
+    let got = ok("get_connection", store.get_connection(&b, &conn_id))
+        .await
+        .expect("B's connection");
     assert_eq!(
-        got.credentials.get("access_token").map(|s| s.expose_secret().to_owned()),
+        got.credentials
+            .get("access_token")
+            .map(|s| s.expose_secret().to_owned()),
         Some("b-secret".to_owned())
     );
-    let links = ok("links_by_local", store.links_by_local(&b, &k, &ids(&["l-1", "l-2"]))).await;
+    let links = ok(
+        "links_by_local",
+        store.links_by_local(&b, &k, &ids(&["l-1", "l-2"])),
+    )
+    .await;
     assert_eq!(links.len(), 2, "B's links survive A's commit");
     assert_eq!(links[1].remote_id, RecordId::new("r-2"));
     assert_eq!(
-        ok("checkpoint", store.checkpoint(&b, &k, Direction::Pull)).await.map(|c| c.cursor),
+        ok("checkpoint", store.checkpoint(&b, &k, Direction::Pull))
+            .await
+            .map(|c| c.cursor),
         Some(Cursor::new("b-cursor"))
     );
     let runs = ok("list_runs", store.list_runs(&b, &RunFilter::default())).await;
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].status, RunStatus::Running, "A cannot finish B's run");
+    assert_eq!(
+        runs[0].status,
+        RunStatus::Running,
+        "A cannot finish B's run"
+    );
     assert_eq!(runs[0].error, None);
     let letters = ok("list_dead_letters", store.list_dead_letters(&b, None, 10)).await;
     assert_eq!(letters, b_letters, "A cannot touch B's dead letters");
-    let rows = ok("mirror_get", store.mirror_get(&b, &object, &[b_rows[0].id.clone(), b_rows[1].id.clone()])).await;
+    let rows = ok(
+        "mirror_get",
+        store.mirror_get(&b, &object, &[b_rows[0].id.clone(), b_rows[1].id.clone()]),
+    )
+    .await;
     assert_eq!(rows, b_rows, "B's mirror rows are unchanged");
-    assert_eq!(last_seq(store, &b, &object).await, b_seq, "A's writes never advance B's sequence");
+    assert_eq!(
+        last_seq(store, &b, &object).await,
+        b_seq,
+        "A's writes never advance B's sequence"
+    );
     assert!(
-        !ok("acquire_lease", store.acquire_lease(&b, "sync/crm/contact", "worker-c", Duration::from_secs(60))).await,
+        !ok(
+            "acquire_lease",
+            store.acquire_lease(&b, "sync/crm/contact", "worker-c", Duration::from_secs(60))
+        )
+        .await,
         "A cannot release B's lease"
     );
-    assert_eq!(ok("list_audit", store.list_audit(&b, None, 100)).await.len(), 1);
+    assert_eq!(
+        ok("list_audit", store.list_audit(&b, None, 100))
+            .await
+            .len(),
+        1
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -406,27 +572,57 @@ pub async fn tenants_are_isolated(store: &dyn SyncStore) {
 pub async fn links_upsert_replace_and_delete(store: &dyn SyncStore) {
     let t = tenant("links");
     let k = key("crm", ObjectKind::Contact);
-    let l1 = link("l-1", "r-1", json!({ "email": "a@x.io", "n": 1.5, "tags": ["a"] }));
+    let l1 = link(
+        "l-1",
+        "r-1",
+        json!({ "email": "a@x.io", "n": 1.5, "tags": ["a"] }),
+    );
     let l2 = link("l-2", "r-2", json!({}));
     let mut commit = PageCommit::new(k.connection.clone(), k.object.clone());
     commit.upsert_links = vec![l1.clone(), l2.clone()];
     ok("commit_page", store.commit_page(&t, commit)).await;
 
     assert_eq!(
-        ok("links_by_remote", store.links_by_remote(&t, &k, &ids(&["r-2", "missing", "r-1", "r-2"]))).await,
+        ok(
+            "links_by_remote",
+            store.links_by_remote(&t, &k, &ids(&["r-2", "missing", "r-1", "r-2"]))
+        )
+        .await,
         vec![l2.clone(), l1.clone()],
         "links by remote id, in request order, unknown and repeated ids left out"
     );
     assert_eq!(
-        ok("links_by_local", store.links_by_local(&t, &k, &ids(&["l-1"]))).await,
+        ok(
+            "links_by_local",
+            store.links_by_local(&t, &k, &ids(&["l-1"]))
+        )
+        .await,
         vec![l1.clone()],
         "a link round-trips exactly (base, 64-bit hash, timestamps)"
     );
-    assert!(ok("links_by_local", store.links_by_local(&t, &k, &[])).await.is_empty());
+    assert!(
+        ok("links_by_local", store.links_by_local(&t, &k, &[]))
+            .await
+            .is_empty()
+    );
     let other_object = key("crm", ObjectKind::Custom("tk_widget".to_owned()));
     let other_connection = key("crm-2", ObjectKind::Contact);
-    assert!(ok("links_by_remote", store.links_by_remote(&t, &other_object, &ids(&["r-1"]))).await.is_empty());
-    assert!(ok("links_by_remote", store.links_by_remote(&t, &other_connection, &ids(&["r-1"]))).await.is_empty());
+    assert!(
+        ok(
+            "links_by_remote",
+            store.links_by_remote(&t, &other_object, &ids(&["r-1"]))
+        )
+        .await
+        .is_empty()
+    );
+    assert!(
+        ok(
+            "links_by_remote",
+            store.links_by_remote(&t, &other_connection, &ids(&["r-1"]))
+        )
+        .await
+        .is_empty()
+    );
 
     // Same local id, new remote id: the old pairing is gone.
     let l1b = link("l-1", "r-3", json!({ "email": "b@x.io" }));
@@ -435,10 +631,28 @@ pub async fn links_upsert_replace_and_delete(store: &dyn SyncStore) {
     let mut commit = PageCommit::new(k.connection.clone(), k.object.clone());
     commit.upsert_links = vec![l1b.clone(), l4.clone()];
     ok("commit_page", store.commit_page(&t, commit)).await;
-    assert!(ok("links_by_remote", store.links_by_remote(&t, &k, &ids(&["r-1"]))).await.is_empty());
-    assert!(ok("links_by_local", store.links_by_local(&t, &k, &ids(&["l-2"]))).await.is_empty());
+    assert!(
+        ok(
+            "links_by_remote",
+            store.links_by_remote(&t, &k, &ids(&["r-1"]))
+        )
+        .await
+        .is_empty()
+    );
+    assert!(
+        ok(
+            "links_by_local",
+            store.links_by_local(&t, &k, &ids(&["l-2"]))
+        )
+        .await
+        .is_empty()
+    );
     assert_eq!(
-        ok("links_by_local", store.links_by_local(&t, &k, &ids(&["l-1", "l-4"]))).await,
+        ok(
+            "links_by_local",
+            store.links_by_local(&t, &k, &ids(&["l-1", "l-4"]))
+        )
+        .await,
         vec![l1b.clone(), l4.clone()]
     );
     assert_eq!(ok("count_links", store.count_links(&t, &k)).await, 2);
@@ -451,17 +665,35 @@ pub async fn links_upsert_replace_and_delete(store: &dyn SyncStore) {
         link("l-7", "r-6", json!({ "v": 3 })),
     ];
     ok("commit_page", store.commit_page(&t, commit)).await;
-    let got = ok("links_by_remote", store.links_by_remote(&t, &k, &ids(&["r-5", "r-6"]))).await;
-    assert_eq!(got.len(), 1, "one page replacing its own links leaves the last: {got:?}");
+    let got = ok(
+        "links_by_remote",
+        store.links_by_remote(&t, &k, &ids(&["r-5", "r-6"])),
+    )
+    .await;
+    assert_eq!(
+        got.len(),
+        1,
+        "one page replacing its own links leaves the last: {got:?}"
+    );
     assert_eq!(got[0].local_id, RecordId::new("l-7"));
 
     // Deletes by local id; unknown ids are fine.
     let mut commit = PageCommit::new(k.connection.clone(), k.object.clone());
     commit.delete_links = ids(&["l-1", "nope"]);
     ok("commit_page", store.commit_page(&t, commit)).await;
-    assert!(ok("links_by_remote", store.links_by_remote(&t, &k, &ids(&["r-3"]))).await.is_empty());
+    assert!(
+        ok(
+            "links_by_remote",
+            store.links_by_remote(&t, &k, &ids(&["r-3"]))
+        )
+        .await
+        .is_empty()
+    );
     assert_eq!(ok("count_links", store.count_links(&t, &k)).await, 2);
-    assert_eq!(ok("count_links", store.count_links(&t, &other_object)).await, 0);
+    assert_eq!(
+        ok("count_links", store.count_links(&t, &other_object)).await,
+        0
+    );
 }
 
 /// Checkpoints are kept per connection, object and direction; a newer one replaces
@@ -469,36 +701,67 @@ pub async fn links_upsert_replace_and_delete(store: &dyn SyncStore) {
 pub async fn checkpoints_round_trip_and_clear(store: &dyn SyncStore) {
     let t = tenant("ckpt");
     let k = key("crm", ObjectKind::Deal);
-    assert!(ok("checkpoint", store.checkpoint(&t, &k, Direction::Pull)).await.is_none());
+    assert!(
+        ok("checkpoint", store.checkpoint(&t, &k, Direction::Pull))
+            .await
+            .is_none()
+    );
     let before = Utc::now() - chrono::Duration::seconds(5);
     for (direction, cursor) in [(Direction::Pull, "p-1"), (Direction::Push, "42")] {
         let mut commit = PageCommit::new(k.connection.clone(), k.object.clone());
         commit.checkpoint = Some((direction, Cursor::new(cursor)));
         ok("commit_page", store.commit_page(&t, commit)).await;
     }
-    let pull = ok("checkpoint", store.checkpoint(&t, &k, Direction::Pull)).await.expect("pull cursor");
+    let pull = ok("checkpoint", store.checkpoint(&t, &k, Direction::Pull))
+        .await
+        .expect("pull cursor");
     assert_eq!(pull.direction, Direction::Pull);
     assert_eq!(pull.cursor, Cursor::new("p-1"));
-    assert!(pull.updated_at >= before, "updated_at is when it was stored");
+    assert!(
+        pull.updated_at >= before,
+        "updated_at is when it was stored"
+    );
     let mut commit = PageCommit::new(k.connection.clone(), k.object.clone());
-    commit.checkpoint = Some((Direction::Pull, Cursor::new("p-2|{\"after\":\"2024-01-01T00:00:00Z\"}")));
+    commit.checkpoint = Some((
+        Direction::Pull,
+        Cursor::new("p-2|{\"after\":\"2024-01-01T00:00:00Z\"}"),
+    ));
     ok("commit_page", store.commit_page(&t, commit)).await;
     assert_eq!(
-        ok("checkpoint", store.checkpoint(&t, &k, Direction::Pull)).await.map(|c| c.cursor),
+        ok("checkpoint", store.checkpoint(&t, &k, Direction::Pull))
+            .await
+            .map(|c| c.cursor),
         Some(Cursor::new("p-2|{\"after\":\"2024-01-01T00:00:00Z\"}"))
     );
-    ok("clear_checkpoint", store.clear_checkpoint(&t, &k, Direction::Pull)).await;
-    assert!(ok("checkpoint", store.checkpoint(&t, &k, Direction::Pull)).await.is_none());
-    ok("clear_checkpoint", store.clear_checkpoint(&t, &k, Direction::Pull)).await;
+    ok(
+        "clear_checkpoint",
+        store.clear_checkpoint(&t, &k, Direction::Pull),
+    )
+    .await;
+    assert!(
+        ok("checkpoint", store.checkpoint(&t, &k, Direction::Pull))
+            .await
+            .is_none()
+    );
+    ok(
+        "clear_checkpoint",
+        store.clear_checkpoint(&t, &k, Direction::Pull),
+    )
+    .await;
     assert_eq!(
-        ok("checkpoint", store.checkpoint(&t, &k, Direction::Push)).await.map(|c| c.cursor),
+        ok("checkpoint", store.checkpoint(&t, &k, Direction::Push))
+            .await
+            .map(|c| c.cursor),
         Some(Cursor::new("42")),
         "clearing one direction keeps the other"
     );
     assert!(
-        ok("checkpoint", store.checkpoint(&t, &key("crm", ObjectKind::Contact), Direction::Push))
-            .await
-            .is_none()
+        ok(
+            "checkpoint",
+            store.checkpoint(&t, &key("crm", ObjectKind::Contact), Direction::Push)
+        )
+        .await
+        .is_none()
     );
 }
 
@@ -515,9 +778,18 @@ pub async fn commit_page_is_atomic_and_stores_checkpoint(store: &dyn SyncStore) 
             .map(|i| link(&format!("l-{i}"), &format!("r-{i}"), json!({ "i": i })))
             .collect();
         commit.audit = (0..N)
-            .map(|i| audit(&connection, ObjectKind::Contact, Some(RunId(1_000 + attempt as i64)), &format!("op-{i}")))
+            .map(|i| {
+                audit(
+                    &connection,
+                    ObjectKind::Contact,
+                    Some(RunId(1_000 + attempt as i64)),
+                    &format!("op-{i}"),
+                )
+            })
             .collect();
-        commit.dead_letters = (0..3).map(|i| dead_letter(&connection, &format!("d-{i}"))).collect();
+        commit.dead_letters = (0..3)
+            .map(|i| dead_letter(&connection, &format!("d-{i}")))
+            .collect();
         commit.checkpoint = Some((Direction::Pull, Cursor::new(format!("cursor-{attempt}"))));
         commit
     };
@@ -525,17 +797,38 @@ pub async fn commit_page_is_atomic_and_stores_checkpoint(store: &dyn SyncStore) 
     // A completed commit: everything is there.
     ok("commit_page", store.commit_page(&t, page(0))).await;
     let k0 = key("crm-0", ObjectKind::Contact);
-    assert_eq!(ok("count_links", store.count_links(&t, &k0)).await, N as u64);
-    assert_eq!(ok("list_audit", store.list_audit(&t, Some(RunId(1_000)), 10_000)).await.len(), N);
-    assert_eq!(ok("list_dead_letters", store.list_dead_letters(&t, None, 100)).await.len(), 3);
     assert_eq!(
-        ok("checkpoint", store.checkpoint(&t, &k0, Direction::Pull)).await.map(|c| c.cursor),
+        ok("count_links", store.count_links(&t, &k0)).await,
+        N as u64
+    );
+    assert_eq!(
+        ok(
+            "list_audit",
+            store.list_audit(&t, Some(RunId(1_000)), 10_000)
+        )
+        .await
+        .len(),
+        N
+    );
+    assert_eq!(
+        ok("list_dead_letters", store.list_dead_letters(&t, None, 100))
+            .await
+            .len(),
+        3
+    );
+    assert_eq!(
+        ok("checkpoint", store.checkpoint(&t, &k0, Direction::Pull))
+            .await
+            .map(|c| c.cursor),
         Some(Cursor::new("cursor-0"))
     );
 
     // Abandoned commits: all or nothing, wherever they stop.
     let mut letters_expected = 3;
-    for (attempt, polls) in [0usize, 1, 2, 3, 5, 8, 13, 40].into_iter().enumerate() {
+    for (attempt, polls) in [0usize, 1, 2, 3, 5, 8, 13, 40, 150, 600]
+        .into_iter()
+        .enumerate()
+    {
         let attempt = attempt + 1;
         {
             let mut fut = pin!(store.commit_page(&t, page(attempt)));
@@ -550,17 +843,67 @@ pub async fn commit_page_is_atomic_and_stores_checkpoint(store: &dyn SyncStore) 
         }
         let k = key(&format!("crm-{attempt}"), ObjectKind::Contact);
         let links = ok("count_links", store.count_links(&t, &k)).await as usize;
-        let audit = ok("list_audit", store.list_audit(&t, Some(RunId(1_000 + attempt as i64)), 10_000)).await.len();
-        let letters = ok("list_dead_letters", store.list_dead_letters(&t, None, 1_000)).await.len();
+        let audit = ok(
+            "list_audit",
+            store.list_audit(&t, Some(RunId(1_000 + attempt as i64)), 10_000),
+        )
+        .await
+        .len();
+        let letters = ok(
+            "list_dead_letters",
+            store.list_dead_letters(&t, None, 1_000),
+        )
+        .await
+        .len();
         let cursor = ok("checkpoint", store.checkpoint(&t, &k, Direction::Pull)).await;
         let committed = links == N;
-        assert!(links == 0 || links == N, "abandoned after {polls} polls: {links} of {N} links");
-        assert_eq!(audit, if committed { N } else { 0 }, "audit rows follow links (after {polls} polls)");
+        assert!(
+            links == 0 || links == N,
+            "abandoned after {polls} polls: {links} of {N} links"
+        );
+        assert_eq!(
+            audit,
+            if committed { N } else { 0 },
+            "audit rows follow links (after {polls} polls)"
+        );
         if committed {
             letters_expected += 3;
         }
-        assert_eq!(letters, letters_expected, "dead letters follow links (after {polls} polls)");
-        assert_eq!(cursor.is_some(), committed, "the cursor follows links (after {polls} polls)");
+        assert_eq!(
+            letters, letters_expected,
+            "dead letters follow links (after {polls} polls)"
+        );
+        assert_eq!(
+            cursor.is_some(),
+            committed,
+            "the cursor follows links (after {polls} polls)"
+        );
+    }
+
+    // An abandoned commit leaves nothing open behind it: later writes are durable and
+    // visible to every reader (a connection left inside a transaction would hide them).
+    for round in 0..6 {
+        {
+            let mut fut = pin!(store.commit_page(&t, page(100 + round)));
+            let mut cx = Context::from_waker(Waker::noop());
+            let _ = fut.as_mut().poll(&mut cx);
+        }
+        let runs = tenant("atomic-runs");
+        for _ in 0..12 {
+            ok(
+                "start_run",
+                store.start_run(&runs, &run_record("crm", ObjectKind::Contact)),
+            )
+            .await;
+        }
+        for _ in 0..4 {
+            let listed = ok("list_runs", store.list_runs(&runs, &RunFilter::default())).await;
+            assert_eq!(
+                listed.len(),
+                12,
+                "writes after an abandoned commit are visible (round {round})"
+            );
+        }
     }
 }
 
@@ -579,10 +922,16 @@ pub async fn runs_history_round_trip(store: &dyn SyncStore) {
     ] {
         let run = run_record(connection, object);
         let id = ok("start_run", store.start_run(&t, &run)).await;
-        started.push(RunRecord { id: Some(id), ..run });
+        started.push(RunRecord {
+            id: Some(id),
+            ..run
+        });
     }
     let run_ids: Vec<RunId> = started.iter().filter_map(|r| r.id).collect();
-    assert!(run_ids.windows(2).all(|w| w[0] < w[1]), "run ids increase: {run_ids:?}");
+    assert!(
+        run_ids.windows(2).all(|w| w[0] < w[1]),
+        "run ids increase: {run_ids:?}"
+    );
 
     let all = ok("list_runs", store.list_runs(&t, &RunFilter::default())).await;
     let newest_first: Vec<RunRecord> = started.iter().rev().cloned().collect();
@@ -592,13 +941,21 @@ pub async fn runs_history_round_trip(store: &dyn SyncStore) {
         connection: Some("crm-a".into()),
         ..RunFilter::default()
     };
-    assert_eq!(ok("list_runs", store.list_runs(&t, &by_connection)).await.len(), 2);
+    assert_eq!(
+        ok("list_runs", store.list_runs(&t, &by_connection))
+            .await
+            .len(),
+        2
+    );
     let by_both = RunFilter {
         connection: Some("crm-a".into()),
         object: Some(ObjectKind::Contact),
         limit: None,
     };
-    assert_eq!(ok("list_runs", store.list_runs(&t, &by_both)).await, vec![started[0].clone()]);
+    assert_eq!(
+        ok("list_runs", store.list_runs(&t, &by_both)).await,
+        vec![started[0].clone()]
+    );
     let limited = RunFilter {
         limit: Some(2),
         ..RunFilter::default()
@@ -628,11 +985,17 @@ pub async fn runs_history_round_trip(store: &dyn SyncStore) {
         object: Some(ObjectKind::Company),
         ..RunFilter::default()
     };
-    assert_eq!(ok("list_runs", store.list_runs(&t, &filter)).await, vec![finished]);
+    assert_eq!(
+        ok("list_runs", store.list_runs(&t, &filter)).await,
+        vec![finished]
+    );
 
     let mut no_id = started[0].clone();
     no_id.id = None;
-    assert!(store.finish_run(&t, &no_id).await.is_err(), "finish_run needs the run's id");
+    assert!(
+        store.finish_run(&t, &no_id).await.is_err(),
+        "finish_run needs the run's id"
+    );
 }
 
 /// Audit rows round-trip, by run or all, newest last, at most `limit`.
@@ -658,9 +1021,20 @@ pub async fn audit_log_round_trip(store: &dyn SyncStore) {
         vec![first.clone(), failed.clone(), skipped],
         "audit rows round-trip, oldest first"
     );
-    assert_eq!(ok("list_audit", store.list_audit(&t, Some(run2), 100)).await, vec![failed]);
-    assert!(ok("list_audit", store.list_audit(&t, Some(RunId(99)), 100)).await.is_empty());
-    assert_eq!(ok("list_audit", store.list_audit(&t, None, 2)).await.len(), 2, "limit");
+    assert_eq!(
+        ok("list_audit", store.list_audit(&t, Some(run2), 100)).await,
+        vec![failed]
+    );
+    assert!(
+        ok("list_audit", store.list_audit(&t, Some(RunId(99)), 100))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        ok("list_audit", store.list_audit(&t, None, 2)).await.len(),
+        2,
+        "limit"
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -671,44 +1045,112 @@ pub async fn audit_log_round_trip(store: &dyn SyncStore) {
 pub async fn dead_letters_lifecycle(store: &dyn SyncStore) {
     let t = tenant("dlq");
     let mut commit = PageCommit::new("crm".into(), ObjectKind::Contact);
-    commit.dead_letters = vec![dead_letter("crm", "r-1"), dead_letter("crm", "r-2"), dead_letter("crm", "r-3")];
+    commit.dead_letters = vec![
+        dead_letter("crm", "r-1"),
+        dead_letter("crm", "r-2"),
+        dead_letter("crm", "r-3"),
+    ];
     commit.dead_letters[2].direction = Direction::Push;
     commit.dead_letters[2].field = None;
     commit.dead_letters[2].rule = None;
     commit.dead_letters[2].run_id = None;
     ok("commit_page", store.commit_page(&t, commit.clone())).await;
 
-    let pending = ok("list_dead_letters", store.list_dead_letters(&t, Some(DeadLetterStatus::Pending), 100)).await;
+    let pending = ok(
+        "list_dead_letters",
+        store.list_dead_letters(&t, Some(DeadLetterStatus::Pending), 100),
+    )
+    .await;
     assert_eq!(pending.len(), 3);
     let record_ids: Vec<&str> = pending.iter().map(|d| d.record_id.as_str()).collect();
     assert_eq!(record_ids, vec!["r-1", "r-2", "r-3"], "oldest first");
     for (stored, sent) in pending.iter().zip(&commit.dead_letters) {
         assert!(stored.id.is_some(), "the store assigns ids");
-        assert_eq!(DeadLetter { id: None, ..stored.clone() }, sent.clone(), "a dead letter round-trips");
+        assert_eq!(
+            DeadLetter {
+                id: None,
+                ..stored.clone()
+            },
+            sent.clone(),
+            "a dead letter round-trips"
+        );
     }
     let first = pending[0].id.expect("id");
     let second = pending[1].id.expect("id");
 
-    assert!(ok("update_dead_letter", store.update_dead_letter(&t, first, DeadLetterStatus::Pending, true)).await);
-    assert!(ok("update_dead_letter", store.update_dead_letter(&t, second, DeadLetterStatus::Replayed, true)).await);
-    assert!(!ok("update_dead_letter", store.update_dead_letter(&t, i64::MAX - 1, DeadLetterStatus::Discarded, false)).await);
+    assert!(
+        ok(
+            "update_dead_letter",
+            store.update_dead_letter(&t, first, DeadLetterStatus::Pending, true)
+        )
+        .await
+    );
+    assert!(
+        ok(
+            "update_dead_letter",
+            store.update_dead_letter(&t, second, DeadLetterStatus::Replayed, true)
+        )
+        .await
+    );
+    assert!(
+        !ok(
+            "update_dead_letter",
+            store.update_dead_letter(&t, i64::MAX - 1, DeadLetterStatus::Discarded, false)
+        )
+        .await
+    );
 
-    let pending = ok("list_dead_letters", store.list_dead_letters(&t, Some(DeadLetterStatus::Pending), 100)).await;
+    let pending = ok(
+        "list_dead_letters",
+        store.list_dead_letters(&t, Some(DeadLetterStatus::Pending), 100),
+    )
+    .await;
     assert_eq!(pending.len(), 2);
     assert_eq!(pending[0].id, Some(first));
     assert_eq!(pending[0].attempts, 2, "a failed replay counts an attempt");
     assert!(pending[0].last_failed_at >= commit.dead_letters[0].last_failed_at);
-    assert_eq!(pending[0].first_failed_at, commit.dead_letters[0].first_failed_at);
-    let replayed = ok("list_dead_letters", store.list_dead_letters(&t, Some(DeadLetterStatus::Replayed), 100)).await;
+    assert_eq!(
+        pending[0].first_failed_at,
+        commit.dead_letters[0].first_failed_at
+    );
+    let replayed = ok(
+        "list_dead_letters",
+        store.list_dead_letters(&t, Some(DeadLetterStatus::Replayed), 100),
+    )
+    .await;
     assert_eq!(replayed.len(), 1);
     assert_eq!(replayed[0].id, Some(second));
     assert_eq!(replayed[0].attempts, 2);
-    assert!(ok("update_dead_letter", store.update_dead_letter(&t, first, DeadLetterStatus::Discarded, false)).await);
-    let discarded = ok("list_dead_letters", store.list_dead_letters(&t, Some(DeadLetterStatus::Discarded), 100)).await;
+    assert!(
+        ok(
+            "update_dead_letter",
+            store.update_dead_letter(&t, first, DeadLetterStatus::Discarded, false)
+        )
+        .await
+    );
+    let discarded = ok(
+        "list_dead_letters",
+        store.list_dead_letters(&t, Some(DeadLetterStatus::Discarded), 100),
+    )
+    .await;
     assert_eq!(discarded.len(), 1);
-    assert_eq!(discarded[0].attempts, 2, "without bump_attempts the count stays");
-    assert_eq!(ok("list_dead_letters", store.list_dead_letters(&t, None, 100)).await.len(), 3);
-    assert_eq!(ok("list_dead_letters", store.list_dead_letters(&t, None, 1)).await.len(), 1, "limit");
+    assert_eq!(
+        discarded[0].attempts, 2,
+        "without bump_attempts the count stays"
+    );
+    assert_eq!(
+        ok("list_dead_letters", store.list_dead_letters(&t, None, 100))
+            .await
+            .len(),
+        3
+    );
+    assert_eq!(
+        ok("list_dead_letters", store.list_dead_letters(&t, None, 1))
+            .await
+            .len(),
+        1,
+        "limit"
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -726,31 +1168,71 @@ pub async fn mirror_patch_semantics_and_sequence(store: &dyn SyncStore) {
             &t,
             &contact,
             vec![
-                write(None, None, json!({ "email": "ada@example.com", "name": "Ada", "phone": null })),
+                write(
+                    None,
+                    None,
+                    json!({ "email": "ada@example.com", "name": "Ada", "phone": null }),
+                ),
                 write(Some("app-7"), None, json!({ "name": "Grace", "score": 3 })),
             ],
         ),
     )
     .await;
     assert_eq!(created.len(), 2, "one record per write");
-    assert!(!created[0].id.as_str().is_empty(), "a create without id gets a new id");
-    assert_eq!(created[1].id, RecordId::new("app-7"), "a write with a new id creates it");
-    assert_eq!(created[0].fields, fields(json!({ "email": "ada@example.com", "name": "Ada" })), "nulls are not stored");
+    assert!(
+        !created[0].id.as_str().is_empty(),
+        "a create without id gets a new id"
+    );
+    assert_eq!(
+        created[1].id,
+        RecordId::new("app-7"),
+        "a write with a new id creates it"
+    );
+    assert_eq!(
+        created[0].fields,
+        fields(json!({ "email": "ada@example.com", "name": "Ada" })),
+        "nulls are not stored"
+    );
     assert_eq!(created[0].object, contact);
     assert!(!created[0].deleted);
-    assert!(created[0].seq > 0 && created[1].seq > created[0].seq, "sequence increases: {created:?}");
+    assert!(
+        created[0].seq > 0 && created[1].seq > created[0].seq,
+        "sequence increases: {created:?}"
+    );
     let ada = created[0].id.clone();
 
-    let company_row = ok("mirror_write", store.mirror_write(&t, &company, vec![write(Some("co-1"), None, json!({ "name": "Acme" }))])).await;
-    assert!(company_row[0].seq > created[1].seq, "the sequence is per tenant, across objects");
+    let company_row = ok(
+        "mirror_write",
+        store.mirror_write(
+            &t,
+            &company,
+            vec![write(Some("co-1"), None, json!({ "name": "Acme" }))],
+        ),
+    )
+    .await;
+    assert!(
+        company_row[0].seq > created[1].seq,
+        "the sequence is per tenant, across objects"
+    );
 
     // A patch: set one field, remove another, leave the rest.
     let patched = ok(
         "mirror_write",
-        store.mirror_write(&t, &contact, vec![write(Some(ada.as_str()), None, json!({ "name": null, "city": "London" }))]),
+        store.mirror_write(
+            &t,
+            &contact,
+            vec![write(
+                Some(ada.as_str()),
+                None,
+                json!({ "name": null, "city": "London" }),
+            )],
+        ),
     )
     .await;
-    assert_eq!(patched[0].fields, fields(json!({ "email": "ada@example.com", "city": "London" })));
+    assert_eq!(
+        patched[0].fields,
+        fields(json!({ "email": "ada@example.com", "city": "London" }))
+    );
     assert!(patched[0].seq > company_row[0].seq);
     assert!(patched[0].modified_at >= created[0].modified_at);
 
@@ -758,31 +1240,81 @@ pub async fn mirror_patch_semantics_and_sequence(store: &dyn SyncStore) {
     let seq_before = last_seq(store, &t, &contact).await;
     let same = ok(
         "mirror_write",
-        store.mirror_write(&t, &contact, vec![write(Some(ada.as_str()), None, json!({ "city": "London", "gone": null }))]),
+        store.mirror_write(
+            &t,
+            &contact,
+            vec![write(
+                Some(ada.as_str()),
+                None,
+                json!({ "city": "London", "gone": null }),
+            )],
+        ),
     )
     .await;
     assert_eq!(same[0], patched[0], "a no-op patch changes nothing");
     assert!(
-        ok("mirror_changes", store.mirror_changes(&t, &contact, seq_before, 100)).await.is_empty(),
+        ok(
+            "mirror_changes",
+            store.mirror_changes(&t, &contact, seq_before, 100)
+        )
+        .await
+        .is_empty(),
         "a no-op patch does not advance the sequence"
     );
 
     // The feed: every row once, in sequence order, after a position, limited.
     let feed = ok("mirror_changes", store.mirror_changes(&t, &contact, 0, 100)).await;
     let feed_ids: Vec<&str> = feed.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(feed_ids, vec!["app-7", ada.as_str()], "rows in sequence order");
+    assert_eq!(
+        feed_ids,
+        vec!["app-7", ada.as_str()],
+        "rows in sequence order"
+    );
     assert!(feed.windows(2).all(|w| w[0].seq < w[1].seq));
-    assert_eq!(ok("mirror_changes", store.mirror_changes(&t, &contact, 0, 1)).await.len(), 1, "limit");
-    assert_eq!(ok("mirror_changes", store.mirror_changes(&t, &contact, feed[0].seq, 100)).await.len(), 1, "after");
+    assert_eq!(
+        ok("mirror_changes", store.mirror_changes(&t, &contact, 0, 1))
+            .await
+            .len(),
+        1,
+        "limit"
+    );
+    assert_eq!(
+        ok(
+            "mirror_changes",
+            store.mirror_changes(&t, &contact, feed[0].seq, 100)
+        )
+        .await
+        .len(),
+        1,
+        "after"
+    );
 
     assert_eq!(
-        ok("mirror_get", store.mirror_get(&t, &contact, &[RecordId::new("app-7"), RecordId::new("nope"), ada.clone()])).await,
+        ok(
+            "mirror_get",
+            store.mirror_get(
+                &t,
+                &contact,
+                &[RecordId::new("app-7"), RecordId::new("nope"), ada.clone()]
+            )
+        )
+        .await,
         vec![feed[0].clone(), feed[1].clone()],
         "mirror_get in request order, unknown ids left out"
     );
-    assert_eq!(ok("mirror_count", store.mirror_count(&t, &contact)).await, 2);
-    assert_eq!(ok("mirror_count", store.mirror_count(&t, &company)).await, 1);
-    assert!(ok("mirror_write", store.mirror_write(&t, &contact, Vec::new())).await.is_empty());
+    assert_eq!(
+        ok("mirror_count", store.mirror_count(&t, &contact)).await,
+        2
+    );
+    assert_eq!(
+        ok("mirror_count", store.mirror_count(&t, &company)).await,
+        1
+    );
+    assert!(
+        ok("mirror_write", store.mirror_write(&t, &contact, Vec::new()))
+            .await
+            .is_empty()
+    );
 }
 
 /// Deletes tombstone live rows (once), the feed carries tombstones, reads skip them,
@@ -804,38 +1336,80 @@ pub async fn mirror_tombstones_and_revival(store: &dyn SyncStore) {
     .await;
     let before = last_seq(store, &t, &object).await;
     assert_eq!(
-        ok("mirror_delete", store.mirror_delete(&t, &object, &ids(&["a", "missing", "a"]))).await,
+        ok(
+            "mirror_delete",
+            store.mirror_delete(&t, &object, &ids(&["a", "missing", "a"]))
+        )
+        .await,
         1,
         "mirror_delete counts the live rows it deleted"
     );
-    let feed = ok("mirror_changes", store.mirror_changes(&t, &object, before, 100)).await;
+    let feed = ok(
+        "mirror_changes",
+        store.mirror_changes(&t, &object, before, 100),
+    )
+    .await;
     assert_eq!(feed.len(), 1);
     assert_eq!(feed[0].id, RecordId::new("a"));
     assert!(feed[0].deleted, "the feed carries tombstones");
     assert!(feed[0].seq > before, "a delete advances the sequence");
     let tomb_seq = feed[0].seq;
-    assert!(ok("mirror_get", store.mirror_get(&t, &object, &ids(&["a"]))).await.is_empty(), "reads skip tombstones");
+    assert!(
+        ok("mirror_get", store.mirror_get(&t, &object, &ids(&["a"])))
+            .await
+            .is_empty(),
+        "reads skip tombstones"
+    );
     assert_eq!(ok("mirror_count", store.mirror_count(&t, &object)).await, 1);
     assert!(
-        ok("mirror_find", store.mirror_find(&t, &object, "email", &["a@x.io".to_owned()])).await.is_empty(),
+        ok(
+            "mirror_find",
+            store.mirror_find(&t, &object, "email", &["a@x.io".to_owned()])
+        )
+        .await
+        .is_empty(),
         "find skips tombstones"
     );
 
-    assert_eq!(ok("mirror_delete", store.mirror_delete(&t, &object, &ids(&["a"]))).await, 0);
+    assert_eq!(
+        ok(
+            "mirror_delete",
+            store.mirror_delete(&t, &object, &ids(&["a"]))
+        )
+        .await,
+        0
+    );
     assert!(
-        ok("mirror_changes", store.mirror_changes(&t, &object, tomb_seq, 100)).await.is_empty(),
+        ok(
+            "mirror_changes",
+            store.mirror_changes(&t, &object, tomb_seq, 100)
+        )
+        .await
+        .is_empty(),
         "deleting a tombstone does not advance the sequence"
     );
 
-    let revived = ok("mirror_write", store.mirror_write(&t, &object, vec![write(Some("a"), None, json!({ "email": "a2@x.io" }))])).await;
+    let revived = ok(
+        "mirror_write",
+        store.mirror_write(
+            &t,
+            &object,
+            vec![write(Some("a"), None, json!({ "email": "a2@x.io" }))],
+        ),
+    )
+    .await;
     assert!(!revived[0].deleted, "writing a tombstoned id revives it");
-    assert_eq!(revived[0].fields, fields(json!({ "email": "a2@x.io" })), "a revived record starts from the write");
+    assert_eq!(
+        revived[0].fields,
+        fields(json!({ "email": "a2@x.io" })),
+        "a revived record starts from the write"
+    );
     assert!(revived[0].seq > tomb_seq);
     assert_eq!(ok("mirror_count", store.mirror_count(&t, &object)).await, 2);
 }
 
-/// `mirror_find` compares a field's text (strings as they are, numbers and booleans
-/// as JSON text) with any of the values, among live records.
+/// `mirror_find` compares a scalar field's text (strings as they are, numbers and
+/// booleans as JSON text) with any of the values, among live records.
 pub async fn mirror_find_compares_field_text(store: &dyn SyncStore) {
     let t = tenant("find");
     let object = ObjectKind::Contact;
@@ -845,9 +1419,21 @@ pub async fn mirror_find_compares_field_text(store: &dyn SyncStore) {
             &t,
             &object,
             vec![
-                write(Some("1"), None, json!({ "email": "ada@example.com", "phone": "+442071234567", "n": 5 })),
-                write(Some("2"), None, json!({ "email": "Grace@Example.com", "first name": "Grace" })),
-                write(Some("3"), None, json!({ "email": "linus@example.com", "n": "5" })),
+                write(
+                    Some("1"),
+                    None,
+                    json!({ "email": "ada@example.com", "phone": "+442071234567", "n": 5 }),
+                ),
+                write(
+                    Some("2"),
+                    None,
+                    json!({ "email": "Grace@Example.com", "first name": "Grace", "vip": true }),
+                ),
+                write(
+                    Some("3"),
+                    None,
+                    json!({ "email": "linus@example.com", "n": "5", "vip": false }),
+                ),
             ],
         ),
     )
@@ -856,20 +1442,42 @@ pub async fn mirror_find_compares_field_text(store: &dyn SyncStore) {
     let find = |field: &'static str, values: &[&str]| {
         let values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
         async move {
-            let mut found: Vec<String> = ok("mirror_find", store.mirror_find(t, object, field, &values))
-                .await
-                .into_iter()
-                .map(|r| r.id.as_str().to_owned())
-                .collect();
+            let mut found: Vec<String> =
+                ok("mirror_find", store.mirror_find(t, object, field, &values))
+                    .await
+                    .into_iter()
+                    .map(|r| r.id.as_str().to_owned())
+                    .collect();
             found.sort();
             found
         }
     };
-    assert_eq!(find("email", &["ada@example.com", "linus@example.com", "x@y.z"]).await, vec!["1", "3"]);
-    assert_eq!(find("email", &["grace@example.com"]).await, Vec::<String>::new(), "exact compare");
+    assert_eq!(
+        find("email", &["ada@example.com", "linus@example.com", "x@y.z"]).await,
+        vec!["1", "3"]
+    );
+    assert_eq!(
+        find("email", &["grace@example.com"]).await,
+        Vec::<String>::new(),
+        "exact compare"
+    );
     assert_eq!(find("phone", &["+442071234567"]).await, vec!["1"]);
-    assert_eq!(find("n", &["5"]).await, vec!["1", "3"], "numbers compare as their JSON text");
-    assert_eq!(find("first name", &["Grace"]).await, vec!["2"], "field names with spaces");
+    assert_eq!(
+        find("n", &["5"]).await,
+        vec!["1", "3"],
+        "numbers compare as their JSON text"
+    );
+    assert_eq!(
+        find("first name", &["Grace"]).await,
+        vec!["2"],
+        "field names with spaces"
+    );
+    assert_eq!(
+        find("vip", &["true"]).await,
+        vec!["2"],
+        "booleans compare as their JSON text"
+    );
+    assert_eq!(find("vip", &["false", "0", "1"]).await, vec!["3"]);
     assert_eq!(find("missing", &["5"]).await, Vec::<String>::new());
     assert_eq!(find("email", &[]).await, Vec::<String>::new());
 }
@@ -879,19 +1487,53 @@ pub async fn mirror_find_compares_field_text(store: &dyn SyncStore) {
 pub async fn mirror_idempotency_key_prevents_duplicates(store: &dyn SyncStore) {
     let t = tenant("idem");
     let object = ObjectKind::Contact;
-    let first = ok("mirror_write", store.mirror_write(&t, &object, vec![write(None, Some("hs/contact/101"), json!({ "email": "a@x.io" }))])).await;
+    let first = ok(
+        "mirror_write",
+        store.mirror_write(
+            &t,
+            &object,
+            vec![write(
+                None,
+                Some("hs/contact/101"),
+                json!({ "email": "a@x.io" }),
+            )],
+        ),
+    )
+    .await;
     let id = first[0].id.clone();
     let again = ok(
         "mirror_write",
-        store.mirror_write(&t, &object, vec![write(None, Some("hs/contact/101"), json!({ "name": "Ada" }))]),
+        store.mirror_write(
+            &t,
+            &object,
+            vec![write(
+                None,
+                Some("hs/contact/101"),
+                json!({ "name": "Ada" }),
+            )],
+        ),
     )
     .await;
-    assert_eq!(again[0].id, id, "a second create with the same key updates the first record");
-    assert_eq!(again[0].fields, fields(json!({ "email": "a@x.io", "name": "Ada" })));
+    assert_eq!(
+        again[0].id, id,
+        "a second create with the same key updates the first record"
+    );
+    assert_eq!(
+        again[0].fields,
+        fields(json!({ "email": "a@x.io", "name": "Ada" }))
+    );
     let seq = again[0].seq;
     let replay = ok(
         "mirror_write",
-        store.mirror_write(&t, &object, vec![write(None, Some("hs/contact/101"), json!({ "name": "Ada" }))]),
+        store.mirror_write(
+            &t,
+            &object,
+            vec![write(
+                None,
+                Some("hs/contact/101"),
+                json!({ "name": "Ada" }),
+            )],
+        ),
     )
     .await;
     assert_eq!(replay[0].seq, seq, "a replayed create changes nothing");
@@ -908,16 +1550,42 @@ pub async fn mirror_idempotency_key_prevents_duplicates(store: &dyn SyncStore) {
         ),
     )
     .await;
-    assert_eq!(batch[0].id, batch[1].id, "one key in one batch makes one record");
+    assert_eq!(
+        batch[0].id, batch[1].id,
+        "one key in one batch makes one record"
+    );
     assert_eq!(batch[1].fields, fields(json!({ "n": 1, "m": 2 })));
     assert_eq!(ok("mirror_count", store.mirror_count(&t, &object)).await, 2);
 
-    let other = ok("mirror_write", store.mirror_write(&t, &ObjectKind::Company, vec![write(None, Some("hs/contact/101"), json!({}))])).await;
+    let other = ok(
+        "mirror_write",
+        store.mirror_write(
+            &t,
+            &ObjectKind::Company,
+            vec![write(None, Some("hs/contact/101"), json!({}))],
+        ),
+    )
+    .await;
     assert_ne!(other[0].id, id, "keys are per object");
 
-    ok("mirror_delete", store.mirror_delete(&t, &object, std::slice::from_ref(&id))).await;
-    let revived = ok("mirror_write", store.mirror_write(&t, &object, vec![write(None, Some("hs/contact/101"), json!({ "v": 2 }))])).await;
-    assert_eq!(revived[0].id, id, "a key still names its record after a delete");
+    ok(
+        "mirror_delete",
+        store.mirror_delete(&t, &object, std::slice::from_ref(&id)),
+    )
+    .await;
+    let revived = ok(
+        "mirror_write",
+        store.mirror_write(
+            &t,
+            &object,
+            vec![write(None, Some("hs/contact/101"), json!({ "v": 2 }))],
+        ),
+    )
+    .await;
+    assert_eq!(
+        revived[0].id, id,
+        "a key still names its record after a delete"
+    );
     assert!(!revived[0].deleted);
     assert_eq!(ok("mirror_count", store.mirror_count(&t, &object)).await, 2);
 }
@@ -936,7 +1604,13 @@ pub async fn concurrent_mirror_writers_keep_the_sequence_unique(store: &dyn Sync
         async move {
             for b in 0..BATCHES {
                 let writes = (0..ROWS)
-                    .map(|r| write(Some(&format!("w{w}-b{b}-r{r}")), None, json!({ "w": w, "b": b })))
+                    .map(|r| {
+                        write(
+                            Some(&format!("w{w}-b{b}-r{r}")),
+                            None,
+                            json!({ "w": w, "b": b }),
+                        )
+                    })
                     .collect();
                 ok("mirror_write", store.mirror_write(t, object, writes)).await;
             }
@@ -945,8 +1619,16 @@ pub async fn concurrent_mirror_writers_keep_the_sequence_unique(store: &dyn Sync
     futures::future::join_all(writers).await;
     let mut seqs = Vec::new();
     for object in &objects {
-        let feed = ok("mirror_changes", store.mirror_changes(&t, object, 0, u32::MAX)).await;
-        assert_eq!(feed.len(), WRITERS / 2 * BATCHES * ROWS, "every row is in the feed once");
+        let feed = ok(
+            "mirror_changes",
+            store.mirror_changes(&t, object, 0, u32::MAX),
+        )
+        .await;
+        assert_eq!(
+            feed.len(),
+            WRITERS / 2 * BATCHES * ROWS,
+            "every row is in the feed once"
+        );
         seqs.extend(feed.iter().map(|r| r.seq));
     }
     let total = seqs.len();
@@ -963,21 +1645,102 @@ pub async fn concurrent_mirror_writers_keep_the_sequence_unique(store: &dyn Sync
 pub async fn leases_are_exclusive_until_expiry(store: &dyn SyncStore) {
     let t = tenant("lease");
     let minute = Duration::from_secs(60);
-    assert!(ok("acquire_lease", store.acquire_lease(&t, "sync/crm/contact", "w1", minute)).await);
-    assert!(!ok("acquire_lease", store.acquire_lease(&t, "sync/crm/contact", "w2", minute)).await, "held by w1");
-    assert!(ok("acquire_lease", store.acquire_lease(&t, "sync/crm/contact", "w1", minute)).await, "the holder renews");
-    assert!(ok("acquire_lease", store.acquire_lease(&t, "sync/crm/deal", "w2", minute)).await, "other keys are free");
-    ok("release_lease", store.release_lease(&t, "sync/crm/contact", "w2")).await;
-    assert!(!ok("acquire_lease", store.acquire_lease(&t, "sync/crm/contact", "w2", minute)).await, "only the holder releases");
-    ok("release_lease", store.release_lease(&t, "sync/crm/contact", "w1")).await;
-    assert!(ok("acquire_lease", store.acquire_lease(&t, "sync/crm/contact", "w2", minute)).await, "released");
+    assert!(
+        ok(
+            "acquire_lease",
+            store.acquire_lease(&t, "sync/crm/contact", "w1", minute)
+        )
+        .await
+    );
+    assert!(
+        !ok(
+            "acquire_lease",
+            store.acquire_lease(&t, "sync/crm/contact", "w2", minute)
+        )
+        .await,
+        "held by w1"
+    );
+    assert!(
+        ok(
+            "acquire_lease",
+            store.acquire_lease(&t, "sync/crm/contact", "w1", minute)
+        )
+        .await,
+        "the holder renews"
+    );
+    assert!(
+        ok(
+            "acquire_lease",
+            store.acquire_lease(&t, "sync/crm/deal", "w2", minute)
+        )
+        .await,
+        "other keys are free"
+    );
+    ok(
+        "release_lease",
+        store.release_lease(&t, "sync/crm/contact", "w2"),
+    )
+    .await;
+    assert!(
+        !ok(
+            "acquire_lease",
+            store.acquire_lease(&t, "sync/crm/contact", "w2", minute)
+        )
+        .await,
+        "only the holder releases"
+    );
+    ok(
+        "release_lease",
+        store.release_lease(&t, "sync/crm/contact", "w1"),
+    )
+    .await;
+    assert!(
+        ok(
+            "acquire_lease",
+            store.acquire_lease(&t, "sync/crm/contact", "w2", minute)
+        )
+        .await,
+        "released"
+    );
 
-    assert!(ok("acquire_lease", store.acquire_lease(&t, "short", "w1", Duration::ZERO)).await);
+    assert!(
+        ok(
+            "acquire_lease",
+            store.acquire_lease(&t, "short", "w1", Duration::ZERO)
+        )
+        .await
+    );
     std::thread::sleep(Duration::from_millis(5));
-    assert!(ok("acquire_lease", store.acquire_lease(&t, "short", "w2", minute)).await, "an expired lease can be taken");
-    assert!(!ok("acquire_lease", store.acquire_lease(&t, "short", "w1", minute)).await);
-    assert!(ok("acquire_lease", store.acquire_lease(&t, "forever", "w1", Duration::MAX)).await, "any ttl is accepted");
-    assert!(!ok("acquire_lease", store.acquire_lease(&t, "forever", "w2", minute)).await);
+    assert!(
+        ok(
+            "acquire_lease",
+            store.acquire_lease(&t, "short", "w2", minute)
+        )
+        .await,
+        "an expired lease can be taken"
+    );
+    assert!(
+        !ok(
+            "acquire_lease",
+            store.acquire_lease(&t, "short", "w1", minute)
+        )
+        .await
+    );
+    assert!(
+        ok(
+            "acquire_lease",
+            store.acquire_lease(&t, "forever", "w1", Duration::MAX)
+        )
+        .await,
+        "any ttl is accepted"
+    );
+    assert!(
+        !ok(
+            "acquire_lease",
+            store.acquire_lease(&t, "forever", "w2", minute)
+        )
+        .await
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -991,31 +1754,81 @@ pub async fn large_batches(store: &dyn SyncStore) {
     let k = key("crm", ObjectKind::Contact);
     let mut commit = PageCommit::new(k.connection.clone(), k.object.clone());
     commit.upsert_links = (0..N)
-        .map(|i| link(&format!("l-{i}"), &format!("r-{i}"), json!({ "email": format!("p{i}@x.io"), "i": i })))
+        .map(|i| {
+            link(
+                &format!("l-{i}"),
+                &format!("r-{i}"),
+                json!({ "email": format!("p{i}@x.io"), "i": i }),
+            )
+        })
         .collect();
-    commit.audit = (0..N).map(|i| audit("crm", ObjectKind::Contact, Some(RunId(5)), &format!("op-{i}"))).collect();
-    commit.dead_letters = (0..N / 2).map(|i| dead_letter("crm", &format!("d-{i}"))).collect();
+    commit.audit = (0..N)
+        .map(|i| {
+            audit(
+                "crm",
+                ObjectKind::Contact,
+                Some(RunId(5)),
+                &format!("op-{i}"),
+            )
+        })
+        .collect();
+    commit.dead_letters = (0..N / 2)
+        .map(|i| dead_letter("crm", &format!("d-{i}")))
+        .collect();
     commit.checkpoint = Some((Direction::Pull, Cursor::new("big")));
     ok("commit_page", store.commit_page(&t, commit)).await;
     assert_eq!(ok("count_links", store.count_links(&t, &k)).await, N as u64);
-    assert_eq!(ok("list_audit", store.list_audit(&t, Some(RunId(5)), u32::MAX)).await.len(), N);
-    assert_eq!(ok("list_dead_letters", store.list_dead_letters(&t, None, u32::MAX)).await.len(), N / 2);
+    assert_eq!(
+        ok("list_audit", store.list_audit(&t, Some(RunId(5)), u32::MAX))
+            .await
+            .len(),
+        N
+    );
+    assert_eq!(
+        ok(
+            "list_dead_letters",
+            store.list_dead_letters(&t, None, u32::MAX)
+        )
+        .await
+        .len(),
+        N / 2
+    );
 
     // Look-ups with more ids than one statement can bind.
-    let mut remote: Vec<RecordId> = (0..40_000).map(|i| RecordId::new(format!("r-{i}"))).collect();
+    let mut remote: Vec<RecordId> = (0..40_000)
+        .map(|i| RecordId::new(format!("r-{i}")))
+        .collect();
     remote.reverse();
     let found = ok("links_by_remote", store.links_by_remote(&t, &k, &remote)).await;
     assert_eq!(found.len(), N);
-    assert_eq!(found[0].remote_id, RecordId::new(format!("r-{}", N - 1)), "request order");
+    assert_eq!(
+        found[0].remote_id,
+        RecordId::new(format!("r-{}", N - 1)),
+        "request order"
+    );
     let local: Vec<RecordId> = (0..N).map(|i| RecordId::new(format!("l-{i}"))).collect();
-    assert_eq!(ok("links_by_local", store.links_by_local(&t, &k, &local)).await.len(), N);
+    assert_eq!(
+        ok("links_by_local", store.links_by_local(&t, &k, &local))
+            .await
+            .len(),
+        N
+    );
 
     // Replace every link, then delete them all, one page each.
     let mut commit = PageCommit::new(k.connection.clone(), k.object.clone());
-    commit.upsert_links = (0..N).map(|i| link(&format!("l-{i}"), &format!("r2-{i}"), json!({}))).collect();
+    commit.upsert_links = (0..N)
+        .map(|i| link(&format!("l-{i}"), &format!("r2-{i}"), json!({})))
+        .collect();
     ok("commit_page", store.commit_page(&t, commit)).await;
     assert_eq!(ok("count_links", store.count_links(&t, &k)).await, N as u64);
-    assert!(ok("links_by_remote", store.links_by_remote(&t, &k, &remote[..100])).await.is_empty());
+    assert!(
+        ok(
+            "links_by_remote",
+            store.links_by_remote(&t, &k, &remote[..100])
+        )
+        .await
+        .is_empty()
+    );
     let mut commit = PageCommit::new(k.connection.clone(), k.object.clone());
     commit.delete_links = local.clone();
     ok("commit_page", store.commit_page(&t, commit)).await;
@@ -1024,16 +1837,44 @@ pub async fn large_batches(store: &dyn SyncStore) {
     // The mirror, likewise.
     let object = ObjectKind::Contact;
     let writes = (0..N)
-        .map(|i| write(None, Some(&format!("k-{i}")), json!({ "email": format!("p{i}@x.io"), "i": i })))
+        .map(|i| {
+            write(
+                None,
+                Some(&format!("k-{i}")),
+                json!({ "email": format!("p{i}@x.io"), "i": i }),
+            )
+        })
         .collect();
     let rows: Vec<MirrorRecord> = ok("mirror_write", store.mirror_write(&t, &object, writes)).await;
     assert_eq!(rows.len(), N);
     let mirror_ids: Vec<RecordId> = rows.iter().map(|r| r.id.clone()).collect();
-    assert_eq!(ok("mirror_get", store.mirror_get(&t, &object, &mirror_ids)).await, rows);
+    assert_eq!(
+        ok("mirror_get", store.mirror_get(&t, &object, &mirror_ids)).await,
+        rows
+    );
     let emails: Vec<String> = (0..40_000).map(|i| format!("p{i}@x.io")).collect();
-    assert_eq!(ok("mirror_find", store.mirror_find(&t, &object, "email", &emails)).await.len(), N);
-    let feed = ok("mirror_changes", store.mirror_changes(&t, &object, 0, u32::MAX)).await;
+    assert_eq!(
+        ok(
+            "mirror_find",
+            store.mirror_find(&t, &object, "email", &emails)
+        )
+        .await
+        .len(),
+        N
+    );
+    let feed = ok(
+        "mirror_changes",
+        store.mirror_changes(&t, &object, 0, u32::MAX),
+    )
+    .await;
     assert_eq!(feed.len(), N);
-    assert_eq!(ok("mirror_delete", store.mirror_delete(&t, &object, &mirror_ids)).await, N as u64);
+    assert_eq!(
+        ok(
+            "mirror_delete",
+            store.mirror_delete(&t, &object, &mirror_ids)
+        )
+        .await,
+        N as u64
+    );
     assert_eq!(ok("mirror_count", store.mirror_count(&t, &object)).await, 0);
 }

@@ -88,8 +88,15 @@ impl Auth {
         let now = Instant::now();
         let mut state = self.lock();
         // Forget tokens that expired long ago so a long soak does not grow without bound.
-        state.access.retain(|_, t| t.expires_at + Duration::from_secs(86_400) > now);
-        state.access.insert(token.clone(), Issued { expires_at: now + self.ttl });
+        state
+            .access
+            .retain(|_, t| t.expires_at + Duration::from_secs(86_400) > now);
+        state.access.insert(
+            token.clone(),
+            Issued {
+                expires_at: now + self.ttl,
+            },
+        );
         state.current = token.clone();
         (token, self.ttl.as_secs())
     }
@@ -113,7 +120,10 @@ impl Auth {
     pub(crate) fn access_expires_in(&self, token: &str) -> Option<u64> {
         let state = self.lock();
         let issued = state.access.get(token)?;
-        issued.expires_at.checked_duration_since(Instant::now()).map(|d| d.as_secs())
+        issued
+            .expires_at
+            .checked_duration_since(Instant::now())
+            .map(|d| d.as_secs())
     }
 
     /// Marks an access token expired now (fault injection).
@@ -136,7 +146,10 @@ impl Auth {
             return Ok(Credential::PrivateApp);
         }
         let state = self.lock();
-        let issued = state.access.get(token).ok_or_else(ApiError::invalid_authentication)?;
+        let issued = state
+            .access
+            .get(token)
+            .ok_or_else(ApiError::invalid_authentication)?;
         let now = Instant::now();
         if now >= issued.expires_at {
             let minutes = now.duration_since(issued.expires_at).as_secs() / 60;

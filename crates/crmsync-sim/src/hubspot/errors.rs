@@ -27,7 +27,11 @@ impl ApiError {
         body.insert("message".into(), json!(message.into()));
         body.insert("correlationId".into(), json!(rng::uuid()));
         body.insert("category".into(), json!(category));
-        Self { status, body, retry_after: None }
+        Self {
+            status,
+            body,
+            retry_after: None,
+        }
     }
 
     /// Adds (or replaces) one top-level field.
@@ -138,7 +142,10 @@ impl ApiError {
                 "context": {"requiredGranularScopes": ["crm.objects.custom.read"]},
             }]),
         )
-        .with("links", json!({"scopes": "https://developers.hubspot.com/scopes"}))
+        .with(
+            "links",
+            json!({"scopes": "https://developers.hubspot.com/scopes"}),
+        )
     }
 
     /// 401 `INVALID_AUTHENTICATION`: missing or unknown credentials.
@@ -163,9 +170,10 @@ impl ApiError {
     /// 429 in HubSpot's published shape.
     pub(crate) fn rate_limited(policy: RatePolicy) -> Self {
         let (message, policy_name) = match policy {
-            RatePolicy::TenSecondly => {
-                ("You have reached your ten_secondly_rolling limit.", "TEN_SECONDLY_ROLLING")
-            }
+            RatePolicy::TenSecondly => (
+                "You have reached your ten_secondly_rolling limit.",
+                "TEN_SECONDLY_ROLLING",
+            ),
             RatePolicy::Secondly => ("You have reached your secondly limit.", "SECONDLY"),
             RatePolicy::Daily => ("You have reached your daily limit.", "DAILY"),
         };
@@ -176,7 +184,11 @@ impl ApiError {
         body.insert("correlationId".into(), json!(rng::uuid()));
         body.insert("policyName".into(), json!(policy_name));
         body.insert("requestId".into(), json!(rng::uuid()));
-        Self { status: StatusCode::TOO_MANY_REQUESTS, body, retry_after: None }
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            body,
+            retry_after: None,
+        }
     }
 
     /// A 502 or 503 from an injected fault.

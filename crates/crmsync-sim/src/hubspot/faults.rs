@@ -34,18 +34,26 @@ pub struct Faults {
 
 /// Takes one from a countdown, if any is left.
 fn take(counter: &AtomicU32) -> bool {
-    counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 impl Faults {
     pub(crate) fn with_latency(latency: Duration) -> Self {
-        Self { latency: Mutex::new(latency), ..Self::default() }
+        Self {
+            latency: Mutex::new(latency),
+            ..Self::default()
+        }
     }
 
     /// The next `n` API requests (not the token endpoint) get a 429
     /// `TEN_SECONDLY_ROLLING` answer, with `Retry-After: secs` when `retry_after` is given.
     pub fn rate_limit_burst(&self, n: u32, retry_after: Option<u64>) {
-        *self.retry_after.lock().unwrap_or_else(PoisonError::into_inner) = retry_after;
+        *self
+            .retry_after
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = retry_after;
         self.rate_limits.store(n, Ordering::SeqCst);
     }
 
@@ -61,7 +69,10 @@ impl Faults {
 
     /// The next `n` requests are answered after an extra `delay`.
     pub fn slow_responses(&self, n: u32, delay: Duration) {
-        *self.slow_delay.lock().unwrap_or_else(PoisonError::into_inner) = delay;
+        *self
+            .slow_delay
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = delay;
         self.slow.store(n, Ordering::SeqCst);
     }
 
@@ -100,7 +111,12 @@ impl Faults {
 
     /// `Some(retry_after)` when this request must be rate-limited.
     pub(crate) fn take_rate_limit(&self) -> Option<Option<u64>> {
-        take(&self.rate_limits).then(|| *self.retry_after.lock().unwrap_or_else(PoisonError::into_inner))
+        take(&self.rate_limits).then(|| {
+            *self
+                .retry_after
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        })
     }
 
     /// `Some(is_502)` when this request must fail with a server error.
@@ -114,7 +130,12 @@ impl Faults {
     }
 
     pub(crate) fn take_slow(&self) -> Option<Duration> {
-        take(&self.slow).then(|| *self.slow_delay.lock().unwrap_or_else(PoisonError::into_inner))
+        take(&self.slow).then(|| {
+            *self
+                .slow_delay
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        })
     }
 
     pub(crate) fn malformed_pending(&self) -> bool {

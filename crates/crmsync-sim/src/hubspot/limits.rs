@@ -42,7 +42,10 @@ fn bucket(credential: &Credential) -> &'static str {
 
 /// Counts `window`'s requests younger than `span`; admits one more if under `max`.
 fn admit(window: &mut VecDeque<Instant>, span: Duration, max: u32, now: Instant) -> Option<u32> {
-    while window.front().is_some_and(|t| now.duration_since(*t) >= span) {
+    while window
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= span)
+    {
         window.pop_front();
     }
     if window.len() >= max as usize {
@@ -79,7 +82,10 @@ impl RateLimits {
 
     /// Admits a non-search request, or names the policy that refuses it. `Ok(None)` means
     /// unlimited (no headers).
-    pub(crate) fn check(&self, credential: &Credential) -> Result<Option<Quota>, (RatePolicy, Option<Quota>)> {
+    pub(crate) fn check(
+        &self,
+        credential: &Credential,
+    ) -> Result<Option<Quota>, (RatePolicy, Option<Quota>)> {
         let daily = if *credential == Credential::PrivateApp && self.daily > 0 {
             let used = self.daily_used.load(Ordering::Relaxed);
             if used >= self.daily {
@@ -103,9 +109,20 @@ impl RateLimits {
                 if daily.is_some() {
                     self.daily_used.fetch_add(1, Ordering::Relaxed);
                 }
-                Ok(Some(Quota { max, remaining, daily }))
+                Ok(Some(Quota {
+                    max,
+                    remaining,
+                    daily,
+                }))
             }
-            None => Err((RatePolicy::TenSecondly, Some(Quota { max, remaining: 0, daily }))),
+            None => Err((
+                RatePolicy::TenSecondly,
+                Some(Quota {
+                    max,
+                    remaining: 0,
+                    daily,
+                }),
+            )),
         }
     }
 
@@ -129,7 +146,10 @@ mod tests {
         let limits = RateLimits::new(3, 0, 0);
         let cred = Credential::OAuth("t".into());
         for left in [2, 1, 0] {
-            assert_eq!(limits.check(&cred).ok().flatten().map(|q| q.remaining), Some(left));
+            assert_eq!(
+                limits.check(&cred).ok().flatten().map(|q| q.remaining),
+                Some(left)
+            );
         }
         assert!(limits.check(&cred).is_err());
         // The private app has its own bucket.

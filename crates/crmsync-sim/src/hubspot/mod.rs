@@ -194,7 +194,12 @@ fn object_type(name: &str) -> ObjectType {
 
 fn to_sim(store: &Store, ty: ObjectType, r: &Record) -> SimRecord {
     let mut properties = r.props.clone();
-    for name in ["hs_object_id", "createdate", ty.last_modified_property(), store::COMPANY_ID] {
+    for name in [
+        "hs_object_id",
+        "createdate",
+        ty.last_modified_property(),
+        store::COMPANY_ID,
+    ] {
         if let Some(v) = r.value(ty, name) {
             properties.insert(name.to_string(), v.into_owned());
         }
@@ -205,8 +210,14 @@ fn to_sim(store: &Store, ty: ObjectType, r: &Record) -> SimRecord {
     }
     if ty == ObjectType::Companies {
         for member in [ObjectType::Contacts, ObjectType::Deals] {
-            if let Some(ids) = store.company_members(r.id, member).filter(|s| !s.is_empty()) {
-                associations.insert(member.plural().to_string(), ids.iter().map(u64::to_string).collect());
+            if let Some(ids) = store
+                .company_members(r.id, member)
+                .filter(|s| !s.is_empty())
+            {
+                associations.insert(
+                    member.plural().to_string(),
+                    ids.iter().map(u64::to_string).collect(),
+                );
             }
         }
     }
@@ -227,7 +238,11 @@ fn raw_values(ty: ObjectType, props: &[(&str, &str)]) -> Vec<(String, String)> {
         .iter()
         .filter(|(k, _)| ty.property(k).is_none_or(|p| !p.read_only))
         .map(|(k, v)| {
-            let v = if *k == "email" { v.trim().to_lowercase() } else { (*v).to_string() };
+            let v = if *k == "email" {
+                v.trim().to_lowercase()
+            } else {
+                (*v).to_string()
+            };
             ((*k).to_string(), v)
         })
         .collect()
@@ -236,7 +251,9 @@ fn raw_values(ty: ObjectType, props: &[(&str, &str)]) -> Vec<(String, String)> {
 impl HubSpotSim {
     /// Seeds the data and starts serving on `127.0.0.1:{config.port}`.
     pub async fn start(config: HubSpotSimConfig) -> std::io::Result<Self> {
-        let anchor_ms = config.seed_time.map_or_else(time::now_ms, |t| t.timestamp_millis());
+        let anchor_ms = config
+            .seed_time
+            .map_or_else(time::now_ms, |t| t.timestamp_millis());
         let plan = seed::SeedPlan {
             contacts: config.contacts,
             companies: config.companies,
@@ -280,7 +297,12 @@ impl HubSpotSim {
                 tracing::warn!("hubspot simulator stopped: {err}");
             }
         });
-        Ok(Self { shared, addr, stop: Some(stop), task: Some(task) })
+        Ok(Self {
+            shared,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
@@ -335,7 +357,12 @@ impl HubSpotSim {
     pub fn records(&self, object: &str) -> Vec<SimRecord> {
         let ty = object_type(object);
         let store = self.shared.read();
-        store.object(ty).live.values().map(|r| to_sim(&store, ty, r)).collect()
+        store
+            .object(ty)
+            .live
+            .values()
+            .map(|r| to_sim(&store, ty, r))
+            .collect()
     }
 
     /// Archived records of `object`, sorted by id.
@@ -345,7 +372,12 @@ impl HubSpotSim {
     pub fn archived(&self, object: &str) -> Vec<SimRecord> {
         let ty = object_type(object);
         let store = self.shared.read();
-        store.object(ty).archived.values().map(|r| to_sim(&store, ty, r)).collect()
+        store
+            .object(ty)
+            .archived
+            .values()
+            .map(|r| to_sim(&store, ty, r))
+            .collect()
     }
 
     /// One record, live or archived.
@@ -357,7 +389,10 @@ impl HubSpotSim {
         let id = id.trim().parse::<u64>().ok()?;
         let store = self.shared.read();
         let os = store.object(ty);
-        os.live.get(&id).or_else(|| os.archived.get(&id)).map(|r| to_sim(&store, ty, r))
+        os.live
+            .get(&id)
+            .or_else(|| os.archived.get(&id))
+            .map(|r| to_sim(&store, ty, r))
     }
 
     /// Creates a record as if someone did in HubSpot; `createdAt = updatedAt = now`.
@@ -385,9 +420,14 @@ impl HubSpotSim {
     /// On an unknown object type.
     pub fn edit(&self, object: &str, id: &str, props: &[(&str, &str)]) -> bool {
         let ty = object_type(object);
-        let Ok(id) = id.trim().parse::<u64>() else { return false };
+        let Ok(id) = id.trim().parse::<u64>() else {
+            return false;
+        };
         let values = raw_values(ty, props);
-        self.shared.write().update(ty, id, &values, time::now_ms()).is_ok()
+        self.shared
+            .write()
+            .update(ty, id, &values, time::now_ms())
+            .is_ok()
     }
 
     /// Archives a live record (as a delete in HubSpot does). False if there is none.
@@ -396,7 +436,9 @@ impl HubSpotSim {
     /// On an unknown object type.
     pub fn archive(&self, object: &str, id: &str) -> bool {
         let ty = object_type(object);
-        let Ok(id) = id.trim().parse::<u64>() else { return false };
+        let Ok(id) = id.trim().parse::<u64>() else {
+            return false;
+        };
         self.shared.write().archive(ty, id, time::now_ms())
     }
 
@@ -447,7 +489,10 @@ impl HubSpotSim {
             let _ = stop.send(());
         }
         if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
                 task.abort();
             }
         }

@@ -45,7 +45,9 @@ impl SplitMix64 {
 
     /// `n` decimal digits as a string.
     pub(crate) fn digits(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
     }
 }
 
@@ -59,7 +61,10 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A fresh, unpredictable-enough 64-bit value (for tokens and correlation ids, not data).
 pub(crate) fn fresh_u64() -> u64 {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     mix(nanos ^ mix(n.wrapping_add(u64::from(std::process::id()) << 32)))
 }

@@ -96,12 +96,21 @@ impl ObjectType {
     /// Properties returned when a request names none.
     pub(crate) fn default_properties(self) -> &'static [&'static str] {
         match self {
-            ObjectType::Contacts => {
-                &["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"]
-            }
-            ObjectType::Companies => {
-                &["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"]
-            }
+            ObjectType::Contacts => &[
+                "createdate",
+                "email",
+                "firstname",
+                "hs_object_id",
+                "lastmodifieddate",
+                "lastname",
+            ],
+            ObjectType::Companies => &[
+                "createdate",
+                "domain",
+                "hs_lastmodifieddate",
+                "hs_object_id",
+                "name",
+            ],
             ObjectType::Deals => &[
                 "amount",
                 "closedate",
@@ -267,7 +276,11 @@ const fn enumeration(
     }
 }
 
-const fn custom_unique(name: &'static str, label: &'static str, group: &'static str) -> PropertyDef {
+const fn custom_unique(
+    name: &'static str,
+    label: &'static str,
+    group: &'static str,
+) -> PropertyDef {
     PropertyDef {
         name,
         label,
@@ -308,7 +321,10 @@ pub(crate) const LIFECYCLE_STAGES: &[(&str, &str)] = &[
 /// `industry` options (a subset of HubSpot's list).
 pub(crate) const INDUSTRIES: &[(&str, &str)] = &[
     ("COMPUTER_SOFTWARE", "Computer Software"),
-    ("INFORMATION_TECHNOLOGY_AND_SERVICES", "Information Technology and Services"),
+    (
+        "INFORMATION_TECHNOLOGY_AND_SERVICES",
+        "Information Technology and Services",
+    ),
     ("FINANCIAL_SERVICES", "Financial Services"),
     ("HOSPITAL_HEALTH_CARE", "Hospital & Health Care"),
     ("RETAIL", "Retail"),
@@ -342,19 +358,54 @@ static CONTACT_PROPERTIES: &[PropertyDef] = &[
     prop("lastname", "Last Name", Kind::Text, "contactinformation"),
     prop("email", "Email", Kind::Text, "contactinformation"),
     prop("phone", "Phone Number", Kind::Phone, "contactinformation"),
-    prop("mobilephone", "Mobile Phone Number", Kind::Phone, "contactinformation"),
+    prop(
+        "mobilephone",
+        "Mobile Phone Number",
+        Kind::Phone,
+        "contactinformation",
+    ),
     prop("company", "Company Name", Kind::Text, "contactinformation"),
-    prop("associatedcompanyid", "Primary Associated Company ID", Kind::Number, "contactinformation"),
+    prop(
+        "associatedcompanyid",
+        "Primary Associated Company ID",
+        Kind::Number,
+        "contactinformation",
+    ),
     prop("jobtitle", "Job Title", Kind::Text, "contactinformation"),
     prop("website", "Website URL", Kind::Text, "contactinformation"),
-    prop("address", "Street Address", Kind::Text, "contactinformation"),
+    prop(
+        "address",
+        "Street Address",
+        Kind::Text,
+        "contactinformation",
+    ),
     prop("city", "City", Kind::Text, "contactinformation"),
     prop("state", "State/Region", Kind::Text, "contactinformation"),
     prop("zip", "Postal Code", Kind::Text, "contactinformation"),
-    prop("country", "Country/Region", Kind::Text, "contactinformation"),
-    enumeration("hs_lead_status", "Lead Status", "sales_properties", LEAD_STATUSES),
-    enumeration("lifecyclestage", "Lifecycle Stage", "contactinformation", LIFECYCLE_STAGES),
-    prop("hubspot_owner_id", "Contact owner", Kind::Text, "sales_properties"),
+    prop(
+        "country",
+        "Country/Region",
+        Kind::Text,
+        "contactinformation",
+    ),
+    enumeration(
+        "hs_lead_status",
+        "Lead Status",
+        "sales_properties",
+        LEAD_STATUSES,
+    ),
+    enumeration(
+        "lifecyclestage",
+        "Lifecycle Stage",
+        "contactinformation",
+        LIFECYCLE_STAGES,
+    ),
+    prop(
+        "hubspot_owner_id",
+        "Contact owner",
+        Kind::Text,
+        "sales_properties",
+    ),
     custom_unique("external_id", "External ID", "crmsync"),
     PropertyDef {
         name: "customer_tier",
@@ -374,20 +425,60 @@ static COMPANY_PROPERTIES: &[PropertyDef] = &[
     read_only("createdate", "Create Date", Kind::DateTime),
     read_only("hs_lastmodifieddate", "Last Modified Date", Kind::DateTime),
     prop("name", "Company name", Kind::Text, "companyinformation"),
-    prop("domain", "Company Domain Name", Kind::Text, "companyinformation"),
+    prop(
+        "domain",
+        "Company Domain Name",
+        Kind::Text,
+        "companyinformation",
+    ),
     prop("website", "Website URL", Kind::Text, "companyinformation"),
     prop("phone", "Phone Number", Kind::Phone, "companyinformation"),
-    prop("address", "Street Address", Kind::Text, "companyinformation"),
+    prop(
+        "address",
+        "Street Address",
+        Kind::Text,
+        "companyinformation",
+    ),
     prop("city", "City", Kind::Text, "companyinformation"),
     prop("state", "State/Region", Kind::Text, "companyinformation"),
     prop("zip", "Postal Code", Kind::Text, "companyinformation"),
-    prop("country", "Country/Region", Kind::Text, "companyinformation"),
+    prop(
+        "country",
+        "Country/Region",
+        Kind::Text,
+        "companyinformation",
+    ),
     enumeration("industry", "Industry", "companyinformation", INDUSTRIES),
-    prop("numberofemployees", "Number of Employees", Kind::Number, "companyinformation"),
-    prop("annualrevenue", "Annual Revenue", Kind::Number, "companyinformation"),
-    prop("description", "Description", Kind::Text, "companyinformation"),
-    enumeration("lifecyclestage", "Lifecycle Stage", "companyinformation", LIFECYCLE_STAGES),
-    prop("hubspot_owner_id", "Company owner", Kind::Text, "companyinformation"),
+    prop(
+        "numberofemployees",
+        "Number of Employees",
+        Kind::Number,
+        "companyinformation",
+    ),
+    prop(
+        "annualrevenue",
+        "Annual Revenue",
+        Kind::Number,
+        "companyinformation",
+    ),
+    prop(
+        "description",
+        "Description",
+        Kind::Text,
+        "companyinformation",
+    ),
+    enumeration(
+        "lifecyclestage",
+        "Lifecycle Stage",
+        "companyinformation",
+        LIFECYCLE_STAGES,
+    ),
+    prop(
+        "hubspot_owner_id",
+        "Company owner",
+        Kind::Text,
+        "companyinformation",
+    ),
     custom_unique("external_id", "External ID", "crmsync"),
 ];
 
@@ -398,15 +489,33 @@ static DEAL_PROPERTIES: &[PropertyDef] = &[
     prop("dealname", "Deal Name", Kind::Text, "dealinformation"),
     prop("amount", "Amount", Kind::Number, "dealinformation"),
     enumeration("dealstage", "Deal Stage", "dealinformation", DEAL_STAGES),
-    enumeration("pipeline", "Pipeline", "dealinformation", &[("default", "Sales Pipeline")]),
+    enumeration(
+        "pipeline",
+        "Pipeline",
+        "dealinformation",
+        &[("default", "Sales Pipeline")],
+    ),
     prop("closedate", "Close Date", Kind::DateTime, "dealinformation"),
     enumeration(
         "dealtype",
         "Deal Type",
         "dealinformation",
-        &[("newbusiness", "New Business"), ("existingbusiness", "Existing Business")],
+        &[
+            ("newbusiness", "New Business"),
+            ("existingbusiness", "Existing Business"),
+        ],
     ),
-    prop("description", "Deal Description", Kind::Text, "dealinformation"),
-    prop("hubspot_owner_id", "Deal owner", Kind::Text, "dealinformation"),
+    prop(
+        "description",
+        "Deal Description",
+        Kind::Text,
+        "dealinformation",
+    ),
+    prop(
+        "hubspot_owner_id",
+        "Deal owner",
+        Kind::Text,
+        "dealinformation",
+    ),
     custom_unique("external_id", "External ID", "crmsync"),
 ];

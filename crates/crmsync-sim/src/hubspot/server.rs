@@ -52,8 +52,17 @@ impl Listener for SimListener {
                 Ok((stream, remote)) => {
                     let _ = stream.set_nodelay(true);
                     let kill = Arc::new(AtomicBool::new(false));
-                    let tag = ConnTag { remote, kill: kill.clone() };
-                    return (KillableStream { inner: stream, kill }, tag);
+                    let tag = ConnTag {
+                        remote,
+                        kill: kill.clone(),
+                    };
+                    return (
+                        KillableStream {
+                            inner: stream,
+                            kill,
+                        },
+                        tag,
+                    );
                 }
                 Err(err) => {
                     tracing::debug!("accept failed: {err}");
@@ -64,7 +73,10 @@ impl Listener for SimListener {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(ConnTag { remote: self.inner.local_addr()?, kill: Arc::default() })
+        Ok(ConnTag {
+            remote: self.inner.local_addr()?,
+            kill: Arc::default(),
+        })
     }
 }
 
@@ -86,7 +98,10 @@ impl KillableStream {
         if self.kill.load(Ordering::SeqCst) {
             // Zero linger: closing the socket sends RST instead of FIN.
             let _ = self.inner.set_zero_linger();
-            Some(io::Error::new(io::ErrorKind::ConnectionReset, "connection reset by fault injection"))
+            Some(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "connection reset by fault injection",
+            ))
         } else {
             None
         }
@@ -94,7 +109,11 @@ impl KillableStream {
 }
 
 impl AsyncRead for KillableStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if let Some(err) = this.killed() {
             return Poll::Ready(Err(err));
@@ -104,7 +123,11 @@ impl AsyncRead for KillableStream {
 }
 
 impl AsyncWrite for KillableStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if let Some(err) = this.killed() {
             return Poll::Ready(Err(err));

@@ -30,8 +30,12 @@ impl Record {
         match name {
             "hs_object_id" => Some(Cow::Owned(self.id.to_string())),
             "createdate" => Some(Cow::Owned(time::iso(self.created_ms))),
-            _ if name == ty.last_modified_property() => Some(Cow::Owned(time::iso(self.updated_ms))),
-            COMPANY_ID if ty == ObjectType::Contacts => self.company.map(|c| Cow::Owned(c.to_string())),
+            _ if name == ty.last_modified_property() => {
+                Some(Cow::Owned(time::iso(self.updated_ms)))
+            }
+            COMPANY_ID if ty == ObjectType::Contacts => {
+                self.company.map(|c| Cow::Owned(c.to_string()))
+            }
             _ => self.props.get(name).map(|v| Cow::Borrowed(v.as_str())),
         }
     }
@@ -50,7 +54,10 @@ impl Record {
 pub(crate) const COMPANY_ID: &str = "associatedcompanyid";
 
 /// Splits `associatedcompanyid` off a contact write: `Some(None)` clears the association.
-fn split_company(ty: ObjectType, values: &[(String, String)]) -> (Vec<(String, String)>, Option<Option<u64>>) {
+fn split_company(
+    ty: ObjectType,
+    values: &[(String, String)],
+) -> (Vec<(String, String)>, Option<Option<u64>>) {
     if ty != ObjectType::Contacts {
         return (values.to_vec(), None);
     }
@@ -83,7 +90,10 @@ pub(crate) struct ObjectStore {
 #[derive(Debug, Clone)]
 pub(crate) enum WriteError {
     NotFound,
-    Conflict { existing: u64, property: &'static str },
+    Conflict {
+        existing: u64,
+        property: &'static str,
+    },
 }
 
 impl WriteError {
@@ -138,7 +148,11 @@ impl Store {
     }
 
     /// Ids of the live `member` records associated with `company`.
-    pub(crate) fn company_members(&self, company: u64, member: ObjectType) -> Option<&BTreeSet<u64>> {
+    pub(crate) fn company_members(
+        &self,
+        company: u64,
+        member: ObjectType,
+    ) -> Option<&BTreeSet<u64>> {
         let slot = match member {
             ObjectType::Contacts => 0,
             ObjectType::Deals => 1,
@@ -186,11 +200,17 @@ impl Store {
     ) -> Option<WriteError> {
         let os = self.object(ty);
         for property in unique_properties(ty) {
-            let Some((_, v)) = values.iter().find(|(k, _)| k == property) else { continue };
+            let Some((_, v)) = values.iter().find(|(k, _)| k == property) else {
+                continue;
+            };
             if v.is_empty() {
                 continue;
             }
-            if let Some(&existing) = os.unique.get(property).and_then(|m| m.get(&unique_key(property, v))) {
+            if let Some(&existing) = os
+                .unique
+                .get(property)
+                .and_then(|m| m.get(&unique_key(property, v)))
+            {
                 if Some(existing) != except {
                     return Some(WriteError::Conflict { existing, property });
                 }
@@ -218,7 +238,14 @@ impl Store {
         let props: BTreeMap<String, String> =
             values.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         let company = company.filter(|c| self.object(ObjectType::Companies).live.contains_key(c));
-        let record = Record { id, props, created_ms, updated_ms, archived_ms: None, company };
+        let record = Record {
+            id,
+            props,
+            created_ms,
+            updated_ms,
+            archived_ms: None,
+            company,
+        };
         self.index(ty, &record);
         self.objects[ty.index()].live.insert(id, record);
         Ok(id)
@@ -263,7 +290,9 @@ impl Store {
     /// Sets (or clears) the company a contact or deal is associated with.
     pub(crate) fn set_company(&mut self, ty: ObjectType, id: u64, company: Option<u64>) {
         let company = company.filter(|c| self.object(ObjectType::Companies).live.contains_key(c));
-        let Some(record) = self.objects[ty.index()].live.get(&id) else { return };
+        let Some(record) = self.objects[ty.index()].live.get(&id) else {
+            return;
+        };
         let old = record.company;
         if let Some(map) = self.members_mut(ty) {
             if let Some(c) = old {
@@ -282,7 +311,9 @@ impl Store {
 
     /// Archives a live record; false when there is none.
     pub(crate) fn archive(&mut self, ty: ObjectType, id: u64, now_ms: i64) -> bool {
-        let Some(mut record) = self.objects[ty.index()].live.remove(&id) else { return false };
+        let Some(mut record) = self.objects[ty.index()].live.remove(&id) else {
+            return false;
+        };
         self.unindex(ty, &record);
         record.archived_ms = Some(now_ms);
         record.updated_ms = now_ms.max(record.updated_ms);
@@ -337,7 +368,11 @@ impl Store {
 }
 
 pub(crate) fn unique_key(property: &str, value: &str) -> String {
-    if property == "email" { value.trim().to_lowercase() } else { value.to_string() }
+    if property == "email" {
+        value.trim().to_lowercase()
+    } else {
+        value.to_string()
+    }
 }
 
 /// Checks a write's `properties` against the schema and normalizes the values: unknown
@@ -383,7 +418,10 @@ pub(crate) fn validate_properties(
                     let allowed: Vec<&str> = def.options.iter().map(|(v, _)| *v).collect();
                     problems.push(problem(
                         "INVALID_OPTION",
-                        format!("{value} was not one of the allowed options: [{}]", allowed.join(", ")),
+                        format!(
+                            "{value} was not one of the allowed options: [{}]",
+                            allowed.join(", ")
+                        ),
                     ));
                     continue;
                 }
@@ -392,7 +430,10 @@ pub(crate) fn validate_properties(
                 if value.trim().parse::<f64>().is_ok_and(f64::is_finite) {
                     value.trim().to_string()
                 } else {
-                    problems.push(problem("INVALID_DECIMAL", format!("{value} is not a valid number")));
+                    problems.push(problem(
+                        "INVALID_DECIMAL",
+                        format!("{value} is not a valid number"),
+                    ));
                     continue;
                 }
             }
@@ -411,7 +452,10 @@ pub(crate) fn validate_properties(
                 if is_plausible_email(&email) {
                     email
                 } else {
-                    problems.push(problem("INVALID_EMAIL", format!("Email address {value} is invalid")));
+                    problems.push(problem(
+                        "INVALID_EMAIL",
+                        format!("Email address {value} is invalid"),
+                    ));
                     continue;
                 }
             }
@@ -429,7 +473,9 @@ pub(crate) fn validate_properties(
 }
 
 fn is_plausible_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')

@@ -34,7 +34,11 @@ pub(crate) fn parse_instant(value: &str) -> Option<i64> {
         return Some(dt.timestamp_millis());
     }
     // ISO-8601 without an offset: taken as UTC.
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(v, fmt) {
             return Some(naive.and_utc().timestamp_millis());
         }

@@ -96,6 +96,7 @@ CREATE TABLE dead_letters (
     first_failed_at BIGINT  NOT NULL,
     last_failed_at  BIGINT  NOT NULL
 );
+CREATE INDEX dead_letters_by_tenant ON dead_letters (tenant, id);
 CREATE INDEX dead_letters_by_status ON dead_letters (tenant, status, id);
 
 CREATE TABLE review_queue (

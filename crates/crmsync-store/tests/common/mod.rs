@@ -40,7 +40,9 @@ pub fn postgres_url() -> Option<String> {
     match std::env::var("CRMSYNC_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            eprintln!("skipped: set CRMSYNC_TEST_POSTGRES_URL=postgres://... to run PostgreSQL tests");
+            eprintln!(
+                "skipped: set CRMSYNC_TEST_POSTGRES_URL=postgres://... to run PostgreSQL tests"
+            );
             None
         }
     }

@@ -8,7 +8,7 @@
 //! | `trim` | text without surrounding spaces | text | trimmed text |
 //! | `lowercase` | lower-case text | text | lower-case text |
 //! | `email` | trimmed, lower-case text | text | trimmed, lower-case text |
-//! | `phone_e164` | `"+14155550132"`, extension as `";ext=12"` | a phone number in any national or international format | E.164 |
+//! | `phone_e164` | `"+14155550132"`, extension as `";ext=12"` | a phone number in any international format, or national in the record's country ([`TransformEnv::phone_region`]) or the default region | E.164 |
 //! | `integer` | JSON number | `"42"`, `"42.0"`, `42` | `"42"` |
 //! | `decimal` | exact decimal text, scale kept: `"1200.50"` | `"1200.50"`, `"+1.2005e3"`, `1200.5` | the decimal text |
 //! | `boolean` | JSON `true`/`false` | `"true"`, `"false"`, `"yes"`, `"no"`, `"1"`, `"0"`, booleans | `"true"`/`"false"` |
@@ -29,16 +29,19 @@ use std::{collections::BTreeMap, fmt, str::FromStr, sync::Arc};
 use crmsync_core::{Error, ErrorKind, Result};
 use serde_json::Value;
 
+mod country;
 mod number;
 mod phone;
 mod text;
 mod time;
 
+pub use country::region_for_country;
 pub use number::{Boolean, Decimal, Integer, normalize_decimal};
 pub use phone::{PhoneE164, normalize_phone};
 pub use text::{Email, Lowercase, Trim, Unchanged, normalize_email};
 pub use time::{DateIso, DateTimeIso};
 
+pub(crate) use country::{region_id_for_country, warm_up as warm_up_country_table};
 pub(crate) use phone::warm_up as warm_up_phone_metadata;
 
 /// A named, reversible conversion between a provider's value and the canonical value.
@@ -97,11 +100,28 @@ impl fmt::Display for TransformError {
 
 impl std::error::Error for TransformError {}
 
-/// What transforms may need besides the value: the mapping's default phone region.
+/// What transforms may need besides the value: the mapping's default region and, for
+/// phone numbers, the region of the record being mapped.
+///
+/// The mapper gives each record its own environment when the object's mapping names the
+/// field holding the record's country ([`ObjectMapping::phone_region`]); building one is
+/// a copy of two region ids.
+///
+/// ```
+/// use crmsync_transform::TransformEnv;
+/// let tenant = TransformEnv::new("US")?;
+/// let record = tenant.with_country("United Kingdom");
+/// assert_eq!((record.region(), record.phone_region()), ("US", "GB"));
+/// // An unknown country leaves the default region in place.
+/// assert_eq!(tenant.with_country("Atlantis").phone_region(), "US");
+/// # Ok::<(), crmsync_core::Error>(())
+/// ```
+///
+/// [`ObjectMapping::phone_region`]: crate::ObjectMapping::phone_region
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransformEnv {
-    region: String,
     region_id: phonenumber::country::Id,
+    phone_region_id: phonenumber::country::Id,
 }
 
 impl TransformEnv {
@@ -121,26 +141,49 @@ impl TransformEnv {
             )
         })?;
         Ok(Self {
-            region: code,
             region_id,
+            phone_region_id: region_id,
         })
     }
 
-    /// The default region's code, upper case.
+    /// This environment for a record whose country is `country` (a name, an alpha-2 or
+    /// an alpha-3 code, read by [`region_for_country`]): phone numbers without a country
+    /// code are read in that country. An unknown or empty country keeps the default
+    /// region.
+    pub fn with_country(&self, country: &str) -> Self {
+        Self {
+            region_id: self.region_id,
+            phone_region_id: region_id_for_country(country).unwrap_or(self.region_id),
+        }
+    }
+
+    /// The default region's code, upper case: the tenant's region, which also decides how
+    /// ambiguous dates (`05/01/2024`) are read.
     pub fn region(&self) -> &str {
-        &self.region
+        self.region_id.as_ref()
+    }
+
+    /// The code (upper case) of the region phone numbers without a country code are read
+    /// in: the record's country when the mapping reads it and it is known, else the
+    /// default [`region`](Self::region).
+    pub fn phone_region(&self) -> &str {
+        self.phone_region_id.as_ref()
     }
 
     pub(crate) fn region_id(&self) -> phonenumber::country::Id {
         self.region_id
+    }
+
+    pub(crate) fn phone_region_id(&self) -> phonenumber::country::Id {
+        self.phone_region_id
     }
 }
 
 impl Default for TransformEnv {
     fn default() -> Self {
         Self {
-            region: "US".to_owned(),
             region_id: phonenumber::country::Id::US,
+            phone_region_id: phonenumber::country::Id::US,
         }
     }
 }
@@ -287,7 +330,7 @@ mod tests {
     #[test]
     fn env_accepts_known_regions_only() {
         assert_eq!(
-            TransformEnv::new("gb").ok().map(|e| e.region),
+            TransformEnv::new("gb").ok().map(|e| e.region().to_owned()),
             Some("GB".into())
         );
         assert_eq!(TransformEnv::default().region(), "US");

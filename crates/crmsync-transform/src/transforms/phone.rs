@@ -20,8 +20,10 @@ const EXTENSION_SEPARATOR: &str = ";ext=";
 /// form, e.g. `"(212) 736-5000"` → `"+12127365000"`; see [`normalize_phone`].
 ///
 /// Both directions normalize, so E.164 passes unchanged and a national number from the
-/// application is sent as E.164. A number that cannot be parsed or is not valid fails
-/// with rule `phone_e164`.
+/// application is sent as E.164. A number without a country code is read in the record's
+/// country ([`TransformEnv::phone_region`], when the mapping reads it from the record),
+/// and, if it is not a valid number there, in the default region. A number that cannot
+/// be parsed or is not valid fails with rule `phone_e164`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PhoneE164;
 
@@ -42,7 +44,16 @@ impl Transform for PhoneE164 {
                 )));
             }
         };
-        normalize_phone_with(&text, env.region_id()).map(Value::String)
+        let record_region = env.phone_region_id();
+        match normalize_phone_with(&text, record_region) {
+            // Not a number of the record's country: a number written the way the tenant
+            // writes its own (a US tenant's "(650) 253-0000" on a UK contact) still reads.
+            Err(err) if record_region != env.region_id() => {
+                normalize_phone_with(&text, env.region_id()).map_err(|_| err)
+            }
+            other => other,
+        }
+        .map(Value::String)
     }
 
     fn outbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
@@ -354,6 +365,52 @@ mod tests {
             .map(|i| json!(format!("020 7946 {:04}", 1000 + i)))
             .collect();
         assert_round_trips(&PhoneE164, &env("GB"), &gb);
+    }
+
+    #[test]
+    fn the_records_country_reads_national_numbers_before_the_default_region() {
+        let us = env("US");
+        let cases = [
+            ("0117 927 7000", "United Kingdom", "+441179277000"),
+            ("01 68 73 76 27", "fr", "+33168737627"),
+            ("(07) 3212 3839", "AUS", "+61732123839"),
+            ("030 8431455", "Deutschland", "+49308431455"),
+            // Not a valid UK number, but a valid US one: the default region reads it.
+            ("(650) 253-0000", "GB", "+16502530000"),
+            // International numbers do not depend on either region.
+            ("+49 30 8431455", "France", "+49308431455"),
+            ("+16502530000;ext=5", "Spain", "+16502530000;ext=5"),
+        ];
+        for (input, country, expected) in cases {
+            let record = us.with_country(country);
+            assert_eq!(
+                PhoneE164.inbound(&json!(input), &record).ok(),
+                Some(json!(expected)),
+                "{input} in {country}"
+            );
+            assert_eq!(
+                PhoneE164.outbound(&json!(input), &record).ok(),
+                Some(json!(expected)),
+                "{input} in {country}"
+            );
+        }
+        assert_eq!(us.with_country("GB").phone_region(), "GB");
+        assert_eq!(us.with_country("GB").region(), "US");
+        assert_eq!(us.with_country("nowhere").phone_region(), "US");
+        // Invalid in both the record's country and the default region: the record's
+        // country's reason is given.
+        let err = PhoneE164.inbound(&json!("0117 927"), &us.with_country("GB"));
+        assert!(err.is_err(), "{err:?}");
+        let gb = us.with_country("GB");
+        assert_round_trips(
+            &PhoneE164,
+            &gb,
+            &[
+                json!("0117 927 7000"),
+                json!("07400 123456"),
+                json!("(212) 736-5000"),
+            ],
+        );
     }
 
     #[test]

@@ -18,7 +18,9 @@ use super::render::{RecordView, Selection};
 use super::{AppState, QueryParams, parse_json, resolve_type};
 use crate::hubspot::errors::{ApiError, json_body};
 use crate::hubspot::schema::ObjectType;
-use crate::hubspot::store::{self, Store, WriteError, conflict_message, unique_key, unique_properties};
+use crate::hubspot::store::{
+    self, Store, WriteError, conflict_message, unique_key, unique_properties,
+};
 use crate::hubspot::time;
 
 #[derive(Deserialize)]
@@ -86,11 +88,22 @@ fn standard_error(category: &str, message: impl Into<String>, context: Value) ->
 
 /// The `StandardError` for a failed input, from the error the single-record API would give.
 fn entry_from(err: &ApiError, context: Value) -> Value {
-    let text = |k: &str| err.body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let text = |k: &str| {
+        err.body
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     standard_error(&text("category"), text("message"), context)
 }
 
-fn respond(ok: StatusCode, results: Vec<RecordView<'_>>, errors: Vec<Value>, started: i64) -> Response {
+fn respond(
+    ok: StatusCode,
+    results: Vec<RecordView<'_>>,
+    errors: Vec<Value>,
+    started: i64,
+) -> Response {
     let failed = !errors.is_empty();
     let body = BatchResponse {
         status: "COMPLETE",
@@ -160,11 +173,21 @@ pub(crate) async fn batch(
     }
 }
 
-fn read(shared: &AppState, ty: ObjectType, q: &QueryParams, body: &[u8], max: usize) -> Result<Response, ApiError> {
+fn read(
+    shared: &AppState,
+    ty: ObjectType,
+    q: &QueryParams,
+    body: &[u8],
+    max: usize,
+) -> Result<Response, ApiError> {
     let started = time::now_ms();
     let input: Inputs<IdInput> = parse_json(body)?;
     check_size(input.inputs.len(), max)?;
-    let property = input.id_property.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "hs_object_id".into());
+    let property = input
+        .id_property
+        .clone()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "hs_object_id".into());
     check_id_property(ty, &property)?;
     let archived = q.flag("archived");
     let props = Selection::new(ty, input.properties.as_deref().unwrap_or_default());
@@ -177,13 +200,24 @@ fn read(shared: &AppState, ty: ObjectType, q: &QueryParams, body: &[u8], max: us
     let mut results = Vec::new();
     for id in input.inputs.iter().map(|i| id_text(&i.id)) {
         let found = if archived {
-            (property == "hs_object_id").then(|| store.find_archived(ty, &id)).flatten()
+            (property == "hs_object_id")
+                .then(|| store.find_archived(ty, &id))
+                .flatten()
         } else {
             store.find(ty, &property, &id)
         };
-        let record = found.and_then(|f| if archived { os.archived.get(&f) } else { os.live.get(&f) });
+        let record = found.and_then(|f| {
+            if archived {
+                os.archived.get(&f)
+            } else {
+                os.live.get(&f)
+            }
+        });
         match record {
-            Some(r) if seen.insert(r.id) => results.push(RecordView { history: &history, ..RecordView::plain(ty, r, &props, &store) }),
+            Some(r) if seen.insert(r.id) => results.push(RecordView {
+                history: &history,
+                ..RecordView::plain(ty, r, &props, &store)
+            }),
             Some(_) => {}
             None => missing.push(id),
         }
@@ -204,7 +238,10 @@ fn read(shared: &AppState, ty: ObjectType, q: &QueryParams, body: &[u8], max: us
 }
 
 /// Unique values repeated within one batch of creates: the index of each later repeat.
-fn repeated_unique_values(ty: ObjectType, inputs: &[Vec<(String, String)>]) -> HashMap<usize, (String, String)> {
+fn repeated_unique_values(
+    ty: ObjectType,
+    inputs: &[Vec<(String, String)>],
+) -> HashMap<usize, (String, String)> {
     let mut seen = HashSet::new();
     let mut out = HashMap::new();
     for (i, values) in inputs.iter().enumerate() {
@@ -219,22 +256,34 @@ fn repeated_unique_values(ty: ObjectType, inputs: &[Vec<(String, String)>]) -> H
     out
 }
 
-fn create(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<Response, ApiError> {
+fn create(
+    shared: &AppState,
+    ty: ObjectType,
+    body: &[u8],
+    max: usize,
+) -> Result<Response, ApiError> {
     let started = time::now_ms();
     let input: Inputs<CreateInput> = parse_json(body)?;
     check_size(input.inputs.len(), max)?;
     let traced = !input.inputs.is_empty() && input.inputs.iter().all(|i| i.trace.is_some());
-    let validated: Vec<Result<Vec<(String, String)>, ApiError>> =
-        input.inputs.iter().map(|i| store::validate_properties(ty, &i.properties)).collect();
-    let ok_values: Vec<Vec<(String, String)>> =
-        validated.iter().map(|v| v.as_ref().map(Clone::clone).unwrap_or_default()).collect();
+    let validated: Vec<Result<Vec<(String, String)>, ApiError>> = input
+        .inputs
+        .iter()
+        .map(|i| store::validate_properties(ty, &i.properties))
+        .collect();
+    let ok_values: Vec<Vec<(String, String)>> = validated
+        .iter()
+        .map(|v| v.as_ref().ok().cloned().unwrap_or_default())
+        .collect();
     let repeats = repeated_unique_values(ty, &ok_values);
 
     let mut store = shared.write();
     let mut outcomes: Vec<Result<(), ApiError>> = Vec::with_capacity(validated.len());
     for (i, v) in validated.into_iter().enumerate() {
         let outcome = v.and_then(|values| {
-            if let Some(WriteError::Conflict { existing, .. }) = store.unique_clash(ty, &values, None) {
+            if let Some(WriteError::Conflict { existing, .. }) =
+                store.unique_clash(ty, &values, None)
+            {
                 return Err(ApiError::conflict(conflict_message(ty, existing)));
             }
             match repeats.get(&i) {
@@ -269,20 +318,30 @@ fn create(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<
             Err(err) => errors.push(entry_from(&err.to_api(ty, ""), context)),
         }
     }
-    let selections: Vec<Selection> =
-        created.iter().map(|(_, i)| Selection::written(ty, ok_values[*i].iter().map(|(k, _)| k.as_str()))).collect();
+    let selections: Vec<Selection> = created
+        .iter()
+        .map(|(_, i)| Selection::written(ty, ok_values[*i].iter().map(|(k, _)| k.as_str())))
+        .collect();
     let results = created
         .iter()
         .zip(&selections)
         .filter_map(|((id, i), props)| {
             let record = store.object(ty).live.get(id)?;
-            Some(RecordView { trace: input.inputs[*i].trace.as_deref(), ..RecordView::plain(ty, record, props, &store) })
+            Some(RecordView {
+                trace: input.inputs[*i].trace.as_deref(),
+                ..RecordView::plain(ty, record, props, &store)
+            })
         })
         .collect();
     Ok(respond(StatusCode::CREATED, results, errors, started))
 }
 
-fn update(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<Response, ApiError> {
+fn update(
+    shared: &AppState,
+    ty: ObjectType,
+    body: &[u8],
+    max: usize,
+) -> Result<Response, ApiError> {
     let started = time::now_ms();
     let input: Inputs<WriteInput> = parse_json(body)?;
     check_size(input.inputs.len(), max)?;
@@ -290,7 +349,13 @@ fn update(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<
     duplicate_ids(&ids, &ids)?;
     let mut values = Vec::with_capacity(ids.len());
     for i in &input.inputs {
-        check_id_property(ty, i.id_property.as_deref().filter(|p| !p.is_empty()).unwrap_or("hs_object_id"))?;
+        check_id_property(
+            ty,
+            i.id_property
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .unwrap_or("hs_object_id"),
+        )?;
         values.push(store::validate_properties(ty, &i.properties)?);
     }
 
@@ -300,7 +365,11 @@ fn update(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<
     let mut errors = Vec::new();
     let mut updated = Vec::new();
     for (i, w) in input.inputs.iter().enumerate() {
-        let property = w.id_property.as_deref().filter(|p| !p.is_empty()).unwrap_or("hs_object_id");
+        let property = w
+            .id_property
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .unwrap_or("hs_object_id");
         let Some(found) = store.find(ty, property, &ids[i]) else {
             missing.push(ids[i].clone());
             continue;
@@ -308,7 +377,10 @@ fn update(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<
         match store.update(ty, found, &values[i], now) {
             Ok(()) => updated.push((found, i)),
             Err(WriteError::NotFound) => missing.push(ids[i].clone()),
-            Err(err) => errors.push(entry_from(&err.to_api(ty, &ids[i]), json!({"ids": [ids[i]]}))),
+            Err(err) => errors.push(entry_from(
+                &err.to_api(ty, &ids[i]),
+                json!({"ids": [ids[i]]}),
+            )),
         }
     }
     if !missing.is_empty() {
@@ -324,20 +396,30 @@ fn update(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<
             ),
         );
     }
-    let selections: Vec<Selection> =
-        updated.iter().map(|(_, i)| Selection::written(ty, values[*i].iter().map(|(k, _)| k.as_str()))).collect();
+    let selections: Vec<Selection> = updated
+        .iter()
+        .map(|(_, i)| Selection::written(ty, values[*i].iter().map(|(k, _)| k.as_str())))
+        .collect();
     let results = updated
         .iter()
         .zip(&selections)
         .filter_map(|((id, i), props)| {
             let record = store.object(ty).live.get(id)?;
-            Some(RecordView { trace: input.inputs[*i].trace.as_deref(), ..RecordView::plain(ty, record, props, &store) })
+            Some(RecordView {
+                trace: input.inputs[*i].trace.as_deref(),
+                ..RecordView::plain(ty, record, props, &store)
+            })
         })
         .collect();
     Ok(respond(StatusCode::OK, results, errors, started))
 }
 
-fn upsert(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<Response, ApiError> {
+fn upsert(
+    shared: &AppState,
+    ty: ObjectType,
+    body: &[u8],
+    max: usize,
+) -> Result<Response, ApiError> {
     let started = time::now_ms();
     let input: Inputs<WriteInput> = parse_json(body)?;
     check_size(input.inputs.len(), max)?;
@@ -379,7 +461,9 @@ fn upsert(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<
                 ty.upper()
             ))),
             _ => match store.unique_clash(ty, v, existing) {
-                Some(WriteError::Conflict { existing, .. }) => Err(ApiError::conflict(conflict_message(ty, existing))),
+                Some(WriteError::Conflict { existing, .. }) => {
+                    Err(ApiError::conflict(conflict_message(ty, existing)))
+                }
                 _ => Ok(existing),
             },
         };
@@ -400,16 +484,24 @@ fn upsert(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<
         let context = json!({"ids": [id]});
         let outcome = match step {
             Err(err) => Err(err),
-            Ok(Some(existing)) => store.update(ty, existing, v, now).map(|()| (existing, false)).map_err(|e| e.to_api(ty, id)),
-            Ok(None) => store.insert(ty, v, None, now, now).map(|n| (n, true)).map_err(|e| e.to_api(ty, id)),
+            Ok(Some(existing)) => store
+                .update(ty, existing, v, now)
+                .map(|()| (existing, false))
+                .map_err(|e| e.to_api(ty, id)),
+            Ok(None) => store
+                .insert(ty, v, None, now, now)
+                .map(|n| (n, true))
+                .map_err(|e| e.to_api(ty, id)),
         };
         match outcome {
             Ok((record, new)) => done.push((record, new, i)),
             Err(err) => errors.push(entry_from(&err, context)),
         }
     }
-    let selections: Vec<Selection> =
-        done.iter().map(|(_, _, i)| Selection::written(ty, values[*i].2.iter().map(|(k, _)| k.as_str()))).collect();
+    let selections: Vec<Selection> = done
+        .iter()
+        .map(|(_, _, i)| Selection::written(ty, values[*i].2.iter().map(|(k, _)| k.as_str())))
+        .collect();
     let results = done
         .iter()
         .zip(&selections)
@@ -425,12 +517,21 @@ fn upsert(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<
     Ok(respond(StatusCode::OK, results, errors, started))
 }
 
-fn archive(shared: &AppState, ty: ObjectType, body: &[u8], max: usize) -> Result<Response, ApiError> {
+fn archive(
+    shared: &AppState,
+    ty: ObjectType,
+    body: &[u8],
+    max: usize,
+) -> Result<Response, ApiError> {
     let input: Inputs<IdInput> = parse_json(body)?;
     check_size(input.inputs.len(), max)?;
     let mut store = shared.write();
     let now = time::now_ms();
-    for id in input.inputs.iter().filter_map(|i| id_text(&i.id).parse::<u64>().ok()) {
+    for id in input
+        .inputs
+        .iter()
+        .filter_map(|i| id_text(&i.id).parse::<u64>().ok())
+    {
         store.archive(ty, id, now);
     }
     Ok(StatusCode::NO_CONTENT.into_response())

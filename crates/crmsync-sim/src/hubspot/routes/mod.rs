@@ -2,8 +2,8 @@
 //! limits, headers), and helpers the handler families share.
 
 mod batch;
-mod objects;
 mod oauth;
+mod objects;
 mod properties;
 mod render;
 mod search;
@@ -35,17 +35,31 @@ const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Builds the HubSpot router.
 pub(crate) fn router(shared: AppState) -> Router {
     Router::new()
-        .route("/crm/v3/objects/{object_type}", get(objects::list).post(objects::create))
+        .route(
+            "/crm/v3/objects/{object_type}",
+            get(objects::list).post(objects::create),
+        )
         .route("/crm/v3/objects/{object_type}/search", post(search::search))
-        .route("/crm/v3/objects/{object_type}/batch/{op}", post(batch::batch))
+        .route(
+            "/crm/v3/objects/{object_type}/batch/{op}",
+            post(batch::batch),
+        )
         .route(
             "/crm/v3/objects/{object_type}/{id}",
-            get(objects::get).patch(objects::update).delete(objects::archive),
+            get(objects::get)
+                .patch(objects::update)
+                .delete(objects::archive),
         )
         .route("/crm/v3/properties/{object_type}", get(properties::list))
-        .route("/crm/v3/properties/{object_type}/{name}", get(properties::get))
+        .route(
+            "/crm/v3/properties/{object_type}/{name}",
+            get(properties::get),
+        )
         .route("/oauth/v1/token", post(oauth::token))
-        .route("/oauth/v1/access-tokens/{token}", get(oauth::access_token_info))
+        .route(
+            "/oauth/v1/access-tokens/{token}",
+            get(oauth::access_token_info),
+        )
         .route(
             "/oauth/v1/refresh-tokens/{token}",
             get(oauth::refresh_token_info).delete(oauth::revoke_refresh_token),
@@ -63,7 +77,11 @@ async fn fallback(request: Request) -> ApiError {
     if request.uri().path().starts_with("/crm") {
         ApiError::missing_scopes()
     } else {
-        ApiError::not_found(format!("No route for {} {}", request.method(), request.uri().path()))
+        ApiError::not_found(format!(
+            "No route for {} {}",
+            request.method(),
+            request.uri().path()
+        ))
     }
 }
 
@@ -71,7 +89,10 @@ async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "VALIDATION_ERROR",
-        format!("HTTP method {} is not supported by this resource", request.method()),
+        format!(
+            "HTTP method {} is not supported by this resource",
+            request.method()
+        ),
     )
 }
 
@@ -106,17 +127,32 @@ async fn gate(State(shared): State<AppState>, request: Request, next: Next) -> R
     let endpoint = classify(request.method(), request.uri().path());
     shared.stats.request(endpoint);
     let response = gate_inner(&shared, endpoint, request, next).await;
-    shared.stats.status(response.status().as_u16());
+    if response.extensions().get::<ConnectionKilled>().is_none() {
+        shared.stats.status(response.status().as_u16());
+    }
     response
 }
 
-async fn gate_inner(shared: &Shared, endpoint: &'static str, request: Request, next: Next) -> Response {
+/// Marks the placeholder answer of a reset connection (never delivered, not counted).
+#[derive(Debug, Clone, Copy)]
+struct ConnectionKilled;
+
+async fn gate_inner(
+    shared: &Shared,
+    endpoint: &'static str,
+    request: Request,
+    next: Next,
+) -> Response {
     // Read the whole body up front: some clients send a body with a GET (singer-sdk sends
     // `{}`), and an unread body would break the next request on a keep-alive connection.
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "VALIDATION_ERROR", "Request body too large")
-            .into_response();
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "VALIDATION_ERROR",
+            "Request body too large",
+        )
+        .into_response();
     };
 
     let latency = shared.faults.latency();
@@ -129,19 +165,28 @@ async fn gate_inner(shared: &Shared, endpoint: &'static str, request: Request, n
             shared.stats.reset_connection();
         }
         // Never delivered: the connection fails on the first byte written.
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        response.extensions_mut().insert(ConnectionKilled);
+        return response;
     }
     if let Some(delay) = shared.faults.take_slow() {
         tokio::time::sleep(delay).await;
     }
     if let Some(is_502) = shared.faults.take_server_error() {
-        let status = if is_502 { StatusCode::BAD_GATEWAY } else { StatusCode::SERVICE_UNAVAILABLE };
+        let status = if is_502 {
+            StatusCode::BAD_GATEWAY
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
         return ApiError::server_error(status).into_response();
     }
 
     let mut quota = None;
     if !parts.uri.path().starts_with("/oauth/") {
-        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         let credential = match shared.auth.authenticate(authorization) {
             Ok(c) => c,
             Err(err) => return err.into_response(),
@@ -159,7 +204,14 @@ async fn gate_inner(shared: &Shared, endpoint: &'static str, request: Request, n
             let max = shared.limits.ten_secondly();
             if max > 0 {
                 let daily = None;
-                add_rate_headers(response.headers_mut(), Quota { max, remaining: 0, daily });
+                add_rate_headers(
+                    response.headers_mut(),
+                    Quota {
+                        max,
+                        remaining: 0,
+                        daily,
+                    },
+                );
             }
             return response;
         }
@@ -182,7 +234,9 @@ async fn gate_inner(shared: &Shared, endpoint: &'static str, request: Request, n
         }
     }
 
-    let mut response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let mut response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     if let Some(q) = quota {
         add_rate_headers(response.headers_mut(), q);
     }
@@ -214,7 +268,10 @@ fn add_rate_headers(headers: &mut HeaderMap, quota: Quota) {
     };
     put("x-hubspot-ratelimit-max", quota.max.to_string());
     put("x-hubspot-ratelimit-remaining", quota.remaining.to_string());
-    put("x-hubspot-ratelimit-interval-milliseconds", "10000".to_string());
+    put(
+        "x-hubspot-ratelimit-interval-milliseconds",
+        "10000".to_string(),
+    );
     if let Some((max, remaining)) = quota.daily {
         put("x-hubspot-ratelimit-daily", max.to_string());
         put("x-hubspot-ratelimit-daily-remaining", remaining.to_string());
@@ -227,9 +284,9 @@ pub(crate) fn resolve_type(segment: &str) -> Result<ObjectType, ApiError> {
     match ObjectType::lookup(segment) {
         TypeLookup::Known(t) => Ok(t),
         TypeLookup::Unsupported => Err(ApiError::missing_scopes()),
-        TypeLookup::Unknown => {
-            Err(ApiError::not_found(format!("Unable to infer object type from: {segment}")))
-        }
+        TypeLookup::Unknown => Err(ApiError::not_found(format!(
+            "Unable to infer object type from: {segment}"
+        ))),
     }
 }
 
@@ -244,12 +301,19 @@ pub(crate) struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
     pub(crate) fn parse(raw: Option<&str>) -> Self {
-        Self(url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()).into_owned().collect())
+        Self(
+            url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
 
     /// The first value of `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `key`, repeated or comma-separated, trimmed, empties dropped.
@@ -266,7 +330,8 @@ impl QueryParams {
 
     /// `key=true` (any case).
     pub(crate) fn flag(&self, key: &str) -> bool {
-        self.get(key).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        self.get(key)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
     }
 
     /// A non-negative integer parameter; 400 when it is not one.
@@ -274,7 +339,9 @@ impl QueryParams {
         match self.get(key).map(str::trim).filter(|v| !v.is_empty()) {
             None => Ok(None),
             Some(v) => v.parse::<u64>().map(Some).map_err(|_| {
-                ApiError::validation(format!("Unable to convert parameter '{key}' with value '{v}' to an integer"))
+                ApiError::validation(format!(
+                    "Unable to convert parameter '{key}' with value '{v}' to an integer"
+                ))
             }),
         }
     }
@@ -309,8 +376,14 @@ mod tests {
     #[test]
     fn endpoints_are_classified() {
         assert_eq!(classify(&Method::GET, "/crm/v3/objects/contacts"), "list");
-        assert_eq!(classify(&Method::POST, "/crm/v3/objects/0-1/batch/upsert"), "batch_upsert");
-        assert_eq!(classify(&Method::DELETE, "/crm/v3/objects/deals/12"), "delete");
+        assert_eq!(
+            classify(&Method::POST, "/crm/v3/objects/0-1/batch/upsert"),
+            "batch_upsert"
+        );
+        assert_eq!(
+            classify(&Method::DELETE, "/crm/v3/objects/deals/12"),
+            "delete"
+        );
         assert_eq!(classify(&Method::POST, "/oauth/v1/token"), "token");
     }
 }

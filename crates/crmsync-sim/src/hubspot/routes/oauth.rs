@@ -44,16 +44,30 @@ fn oauth_error(status: &str, message: &str, error: &str) -> Response {
 }
 
 /// `POST /oauth/v1/token`, form-encoded (query parameters are accepted too).
-pub(crate) async fn token(State(shared): State<AppState>, RawQuery(raw): RawQuery, body: Bytes) -> Response {
+pub(crate) async fn token(
+    State(shared): State<AppState>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
     let mut params: Map<String, Value> = Map::new();
     let query = url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes());
     for (k, v) in query.chain(url::form_urlencoded::parse(&body)) {
         params.insert(k.into_owned(), Value::String(v.into_owned()));
     }
-    let field = |k: &str| params.get(k).and_then(Value::as_str).unwrap_or_default().trim().to_string();
+    let field = |k: &str| {
+        params
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
     let auth = &shared.auth;
     let grant = field("grant_type");
-    if !matches!(grant.as_str(), "refresh_token" | "authorization_code" | "client_credentials") {
+    if !matches!(
+        grant.as_str(),
+        "refresh_token" | "authorization_code" | "client_credentials"
+    ) {
         return oauth_error(
             "BAD_GRANT_TYPE",
             "grant_type must be one of authorization_code, refresh_token or client_credentials",
@@ -61,10 +75,18 @@ pub(crate) async fn token(State(shared): State<AppState>, RawQuery(raw): RawQuer
         );
     }
     if field("client_id") != auth.client_id {
-        return oauth_error("BAD_CLIENT_ID", "missing or unknown client id", "invalid_client");
+        return oauth_error(
+            "BAD_CLIENT_ID",
+            "missing or unknown client id",
+            "invalid_client",
+        );
     }
     if field("client_secret") != auth.client_secret {
-        return oauth_error("BAD_CLIENT_SECRET", "missing or invalid client secret", "invalid_client");
+        return oauth_error(
+            "BAD_CLIENT_SECRET",
+            "missing or invalid client secret",
+            "invalid_client",
+        );
     }
     match grant.as_str() {
         "refresh_token" if !auth.refresh_valid(&field("refresh_token")) => {
@@ -75,7 +97,11 @@ pub(crate) async fn token(State(shared): State<AppState>, RawQuery(raw): RawQuer
             );
         }
         "authorization_code" if field("code").is_empty() => {
-            return oauth_error("BAD_AUTH_CODE", "missing or invalid authorization code", "invalid_grant");
+            return oauth_error(
+                "BAD_AUTH_CODE",
+                "missing or invalid authorization code",
+                "invalid_grant",
+            );
         }
         _ => {}
     }
@@ -105,7 +131,10 @@ fn not_found(message: &str) -> Response {
 }
 
 /// `GET /oauth/v1/access-tokens/{token}` (deprecated in the spec, still used).
-pub(crate) async fn access_token_info(State(shared): State<AppState>, Path(token): Path<String>) -> Response {
+pub(crate) async fn access_token_info(
+    State(shared): State<AppState>,
+    Path(token): Path<String>,
+) -> Response {
     match shared.auth.access_expires_in(&token) {
         Some(expires_in) => json_value(
             StatusCode::OK,
@@ -126,7 +155,10 @@ pub(crate) async fn access_token_info(State(shared): State<AppState>, Path(token
 }
 
 /// `GET /oauth/v1/refresh-tokens/{token}`.
-pub(crate) async fn refresh_token_info(State(shared): State<AppState>, Path(token): Path<String>) -> Response {
+pub(crate) async fn refresh_token_info(
+    State(shared): State<AppState>,
+    Path(token): Path<String>,
+) -> Response {
     if !shared.auth.refresh_valid(&token) {
         return not_found("refresh token not found");
     }
@@ -146,7 +178,10 @@ pub(crate) async fn refresh_token_info(State(shared): State<AppState>, Path(toke
 }
 
 /// `DELETE /oauth/v1/refresh-tokens/{token}`: revokes it (204).
-pub(crate) async fn revoke_refresh_token(State(shared): State<AppState>, Path(token): Path<String>) -> Response {
+pub(crate) async fn revoke_refresh_token(
+    State(shared): State<AppState>,
+    Path(token): Path<String>,
+) -> Response {
     if shared.auth.revoke_refresh(&token) {
         StatusCode::NO_CONTENT.into_response()
     } else {

@@ -58,8 +58,14 @@ pub(crate) async fn list(
 
     let store = shared.read();
     let os = store.object(ty);
-    let records = if q.flag("archived") { &os.archived } else { &os.live };
-    let mut iter = records.range((Bound::Included(after), Bound::Unbounded)).map(|(_, r)| r);
+    let records = if q.flag("archived") {
+        &os.archived
+    } else {
+        &os.live
+    };
+    let mut iter = records
+        .range((Bound::Included(after), Bound::Unbounded))
+        .map(|(_, r)| r);
     let results: Vec<RecordView<'_>> = iter
         .by_ref()
         .take(limit)
@@ -76,15 +82,30 @@ pub(crate) async fn list(
             query.append_pair(k, v);
         }
         query.append_pair("after", &after);
-        let link = format!("{}{}?{}", origin(&shared, &headers), uri.path(), query.finish());
-        Paging { next: NextPage { after, link } }
+        let link = format!(
+            "{}{}?{}",
+            origin(&shared, &headers),
+            uri.path(),
+            query.finish()
+        );
+        Paging {
+            next: NextPage { after, link },
+        }
     });
     Ok(json_body(StatusCode::OK, &Page { results, paging }))
 }
 
 /// Looks a record up by id or by a unique `idProperty`.
-fn find_one(store: &Store, ty: ObjectType, id: &str, id_property: Option<&str>, archived: bool) -> Result<u64, ApiError> {
-    let property = id_property.filter(|p| !p.is_empty()).unwrap_or("hs_object_id");
+fn find_one(
+    store: &Store,
+    ty: ObjectType,
+    id: &str,
+    id_property: Option<&str>,
+    archived: bool,
+) -> Result<u64, ApiError> {
+    let property = id_property
+        .filter(|p| !p.is_empty())
+        .unwrap_or("hs_object_id");
     if !Store::is_id_property(ty, property) {
         return Err(ApiError::validation(format!(
             "Property \"{property}\" is not a unique identifier property for {}",
@@ -92,7 +113,9 @@ fn find_one(store: &Store, ty: ObjectType, id: &str, id_property: Option<&str>, 
         )));
     }
     let found = if archived {
-        (property == "hs_object_id").then(|| store.find_archived(ty, id)).flatten()
+        (property == "hs_object_id")
+            .then(|| store.find_archived(ty, id))
+            .flatten()
     } else {
         store.find(ty, property, id)
     };
@@ -114,9 +137,17 @@ pub(crate) async fn get(
     let store = shared.read();
     let found = find_one(&store, ty, &id, q.get("idProperty"), archived)?;
     let os = store.object(ty);
-    let record = if archived { os.archived.get(&found) } else { os.live.get(&found) }
-        .ok_or_else(|| ApiError::not_found("resource not found"))?;
-    let view = RecordView { assoc: &assoc, history: &history, ..RecordView::plain(ty, record, &props, &store) };
+    let record = if archived {
+        os.archived.get(&found)
+    } else {
+        os.live.get(&found)
+    }
+    .ok_or_else(|| ApiError::not_found("resource not found"))?;
+    let view = RecordView {
+        assoc: &assoc,
+        history: &history,
+        ..RecordView::plain(ty, record, &props, &store)
+    };
     Ok(json_body(StatusCode::OK, &view))
 }
 
@@ -158,13 +189,19 @@ pub(crate) fn id_text(value: &Value) -> String {
 
 /// The company a create's `associations` point at, for contacts and deals. HubSpot's type
 /// ids: 1/279 contact→company, 5/341 deal→company; an entry without types is accepted too.
-pub(crate) fn company_from_associations(store: &Store, ty: ObjectType, inputs: &[AssociationInput]) -> Option<u64> {
+pub(crate) fn company_from_associations(
+    store: &Store,
+    ty: ObjectType,
+    inputs: &[AssociationInput],
+) -> Option<u64> {
     if ty == ObjectType::Companies {
         return None;
     }
     inputs.iter().find_map(|a| {
         let to_company = a.types.is_empty()
-            || a.types.iter().any(|t| matches!(t.type_id, Some(1 | 279 | 5 | 341) | None));
+            || a.types
+                .iter()
+                .any(|t| matches!(t.type_id, Some(1 | 279 | 5 | 341) | None));
         let id = id_text(&a.to.id).parse::<u64>().ok()?;
         (to_company && store.object(ObjectType::Companies).live.contains_key(&id)).then_some(id)
     })
@@ -186,8 +223,15 @@ pub(crate) async fn create(
         .insert(ty, &values, company, now, now)
         .map_err(|e| e.to_api(ty, ""))?;
     let props = Selection::written(ty, values.iter().map(|(k, _)| k.as_str()));
-    let record = store.object(ty).live.get(&id).ok_or_else(|| ApiError::not_found("resource not found"))?;
-    Ok(json_body(StatusCode::CREATED, &RecordView::plain(ty, record, &props, &store)))
+    let record = store
+        .object(ty)
+        .live
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("resource not found"))?;
+    Ok(json_body(
+        StatusCode::CREATED,
+        &RecordView::plain(ty, record, &props, &store),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -209,10 +253,19 @@ pub(crate) async fn update(
     let values = store::validate_properties(ty, &input.properties)?;
     let mut store = shared.write();
     let found = find_one(&store, ty, &id, q.get("idProperty"), false)?;
-    store.update(ty, found, &values, time::now_ms()).map_err(|e| e.to_api(ty, &id))?;
+    store
+        .update(ty, found, &values, time::now_ms())
+        .map_err(|e| e.to_api(ty, &id))?;
     let props = Selection::written(ty, values.iter().map(|(k, _)| k.as_str()));
-    let record = store.object(ty).live.get(&found).ok_or_else(|| ApiError::not_found("resource not found"))?;
-    Ok(json_body(StatusCode::OK, &RecordView::plain(ty, record, &props, &store)))
+    let record = store
+        .object(ty)
+        .live
+        .get(&found)
+        .ok_or_else(|| ApiError::not_found("resource not found"))?;
+    Ok(json_body(
+        StatusCode::OK,
+        &RecordView::plain(ty, record, &props, &store),
+    ))
 }
 
 /// `DELETE /crm/v3/objects/{type}/{id}` → 204, whether or not the record existed.

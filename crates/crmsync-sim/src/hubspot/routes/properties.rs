@@ -19,7 +19,11 @@ pub(crate) async fn list(
     let results: Vec<Value> = if q.flag("archived") {
         Vec::new()
     } else {
-        ty.properties().iter().enumerate().map(|(i, p)| p.to_json(i)).collect()
+        ty.properties()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p.to_json(i))
+            .collect()
     };
     Ok(json_value(StatusCode::OK, &json!({ "results": results })))
 }
@@ -35,6 +39,11 @@ pub(crate) async fn get(
         .iter()
         .enumerate()
         .find(|(_, p)| p.name == name)
-        .ok_or_else(|| ApiError::not_found(format!("Unable to find property {name} for object type {}", ty.plural())))?;
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Unable to find property {name} for object type {}",
+                ty.plural()
+            ))
+        })?;
     Ok(json_value(StatusCode::OK, &def.to_json(i)))
 }

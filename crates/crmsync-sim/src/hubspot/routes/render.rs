@@ -17,7 +17,10 @@ impl Selection {
     /// `hs_object_id`, `createdate` and the last-modified property.
     pub(crate) fn new(ty: ObjectType, requested: &[String]) -> Self {
         let mut names: Vec<String> = if requested.is_empty() {
-            ty.default_properties().iter().map(|s| s.to_string()).collect()
+            ty.default_properties()
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
         } else {
             requested.to_vec()
         };
@@ -31,7 +34,11 @@ impl Selection {
 
     /// The defaults plus the properties a write named (what write endpoints echo).
     pub(crate) fn written<'a>(ty: ObjectType, names: impl Iterator<Item = &'a str>) -> Self {
-        let mut all: Vec<String> = ty.default_properties().iter().map(|s| s.to_string()).collect();
+        let mut all: Vec<String> = ty
+            .default_properties()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         all.extend(names.map(str::to_string));
         Self::new(ty, &all)
     }
@@ -50,8 +57,22 @@ pub(crate) struct RecordView<'a> {
 }
 
 impl<'a> RecordView<'a> {
-    pub(crate) fn plain(ty: ObjectType, record: &'a Record, props: &'a Selection, store: &'a Store) -> Self {
-        Self { ty, record, props, history: &[], assoc: &[], store, new: None, trace: None }
+    pub(crate) fn plain(
+        ty: ObjectType,
+        record: &'a Record,
+        props: &'a Selection,
+        store: &'a Store,
+    ) -> Self {
+        Self {
+            ty,
+            record,
+            props,
+            history: &[],
+            assoc: &[],
+            store,
+            new: None,
+            trace: None,
+        }
     }
 }
 
@@ -131,8 +152,10 @@ impl Serialize for RecordView<'_> {
                     continue;
                 }
                 let kind = format!("{}_to_{}", self.ty.singular(), target.singular());
-                let results: Vec<_> =
-                    ids.iter().map(|id| json!({"id": id.to_string(), "type": kind})).collect();
+                let results: Vec<_> = ids
+                    .iter()
+                    .map(|id| json!({"id": id.to_string(), "type": kind}))
+                    .collect();
                 out.insert(target.plural().to_string(), json!({"results": results}));
             }
             if !out.is_empty() {

@@ -128,7 +128,11 @@ fn compile(ty: ObjectType, f: &FilterInput) -> Result<Condition, ApiError> {
     let operands = match op {
         Op::Has | Op::NotHas => Vec::new(),
         Op::In | Op::NotIn => {
-            let values = f.values.as_ref().filter(|v| !v.is_empty()).ok_or_else(|| missing("values"))?;
+            let values = f
+                .values
+                .as_ref()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| missing("values"))?;
             values.iter().map(Operand::new).collect()
         }
         Op::Between => {
@@ -136,16 +140,25 @@ fn compile(ty: ObjectType, f: &FilterInput) -> Result<Condition, ApiError> {
             let high = f.high_value.as_ref().ok_or_else(|| missing("highValue"))?;
             vec![Operand::new(low), Operand::new(high)]
         }
-        _ => vec![Operand::new(f.value.as_ref().ok_or_else(|| missing("value"))?)],
+        _ => vec![Operand::new(
+            f.value.as_ref().ok_or_else(|| missing("value"))?,
+        )],
     };
-    let datetime = ty.property(&f.property_name).is_some_and(|p| p.is_datetime());
+    let datetime = ty
+        .property(&f.property_name)
+        .is_some_and(|p| p.is_datetime());
     if datetime && operands.iter().any(|o| o.ms.is_none()) {
         return Err(ApiError::validation(format!(
             "Invalid value for date property {}: use epoch milliseconds or ISO-8601",
             f.property_name
         )));
     }
-    Ok(Condition { property: f.property_name.clone(), datetime, op, operands })
+    Ok(Condition {
+        property: f.property_name.clone(),
+        datetime,
+        op,
+        operands,
+    })
 }
 
 /// Compares a record's value with a filter value: as instants for date properties, as
@@ -164,8 +177,12 @@ fn compare(c: &Condition, ty: ObjectType, r: &Record, raw: &str, o: &Operand) ->
 fn glob(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     let (first, rest) = parts.split_first().map_or(("", &[][..]), |(f, r)| (*f, r));
-    let Some(mut remaining) = text.strip_prefix(first) else { return false };
-    let Some((last, middle)) = rest.split_last() else { return remaining.is_empty() };
+    let Some(mut remaining) = text.strip_prefix(first) else {
+        return false;
+    };
+    let Some((last, middle)) = rest.split_last() else {
+        return remaining.is_empty();
+    };
     for part in middle {
         match remaining.find(part) {
             Some(i) => remaining = &remaining[i + part.len()..],
@@ -192,7 +209,8 @@ fn contains_token(hay: &str, needle: &str) -> bool {
 
 fn matches(c: &Condition, ty: ObjectType, r: &Record) -> bool {
     let value = if c.datetime {
-        r.instant(ty, &c.property).map(|_| std::borrow::Cow::Borrowed(""))
+        r.instant(ty, &c.property)
+            .map(|_| std::borrow::Cow::Borrowed(""))
     } else {
         r.value(ty, &c.property)
     };
@@ -208,12 +226,23 @@ fn matches(c: &Condition, ty: ObjectType, r: &Record) -> bool {
         Op::Eq => first().and_then(cmp) == Some(Ordering::Equal),
         Op::Neq => first().and_then(cmp) != Some(Ordering::Equal),
         Op::Lt => first().and_then(cmp) == Some(Ordering::Less),
-        Op::Lte => matches!(first().and_then(cmp), Some(Ordering::Less | Ordering::Equal)),
+        Op::Lte => matches!(
+            first().and_then(cmp),
+            Some(Ordering::Less | Ordering::Equal)
+        ),
         Op::Gt => first().and_then(cmp) == Some(Ordering::Greater),
-        Op::Gte => matches!(first().and_then(cmp), Some(Ordering::Greater | Ordering::Equal)),
+        Op::Gte => matches!(
+            first().and_then(cmp),
+            Some(Ordering::Greater | Ordering::Equal)
+        ),
         Op::Between => {
-            matches!(c.operands.first().and_then(cmp), Some(Ordering::Greater | Ordering::Equal))
-                && matches!(c.operands.get(1).and_then(cmp), Some(Ordering::Less | Ordering::Equal))
+            matches!(
+                c.operands.first().and_then(cmp),
+                Some(Ordering::Greater | Ordering::Equal)
+            ) && matches!(
+                c.operands.get(1).and_then(cmp),
+                Some(Ordering::Less | Ordering::Equal)
+            )
         }
         Op::In => c.operands.iter().any(|o| cmp(o) == Some(Ordering::Equal)),
         Op::NotIn => !c.operands.iter().any(|o| cmp(o) == Some(Ordering::Equal)),
@@ -225,15 +254,30 @@ fn matches(c: &Condition, ty: ObjectType, r: &Record) -> bool {
 /// The free-text `query`: every term must prefix a word of one of the type's text properties.
 fn matches_query(ty: ObjectType, r: &Record, terms: &[String]) -> bool {
     terms.iter().all(|term| {
-        ty.query_properties().iter().any(|p| {
-            r.value(ty, p).is_some_and(|v| {
-                let v = v.to_lowercase();
-                v.starts_with(term.as_str())
-                    || v.split(|c: char| !c.is_alphanumeric()).any(|w| w.starts_with(term.as_str()))
-                    || (term.contains(|c: char| !c.is_alphanumeric()) && v.contains(term.as_str()))
-            })
-        })
+        ty.query_properties()
+            .iter()
+            .any(|p| r.value(ty, p).is_some_and(|v| matches_term(&v, term)))
     })
+}
+
+/// `term` (lower-case) prefixes the value or one of its words, or, when it holds
+/// punctuation (`@`, `.`), occurs in it. ASCII values, the common case, are not copied.
+fn matches_term(value: &str, term: &str) -> bool {
+    let owned;
+    let value = if value.is_ascii() {
+        value
+    } else {
+        owned = value.to_lowercase();
+        owned.as_str()
+    };
+    let prefixes = |w: &str| {
+        w.get(..term.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(term))
+    };
+    prefixes(value)
+        || value.split(|c: char| !c.is_alphanumeric()).any(prefixes)
+        || (term.contains(|c: char| !c.is_alphanumeric())
+            && value.to_ascii_lowercase().contains(term))
 }
 
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
@@ -245,8 +289,15 @@ enum SortKey {
 fn sort_key(ty: ObjectType, r: &Record, property: &str) -> Option<SortKey> {
     match ty.property(property).map(|p| p.kind) {
         Some(Kind::DateTime) => r.instant(ty, property).map(|ms| SortKey::Num(ms as f64)),
-        Some(Kind::Number) => r.value(ty, property)?.trim().parse::<f64>().ok().map(SortKey::Num),
-        _ => r.value(ty, property).map(|v| SortKey::Text(v.to_lowercase())),
+        Some(Kind::Number) => r
+            .value(ty, property)?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .map(SortKey::Num),
+        _ => r
+            .value(ty, property)
+            .map(|v| SortKey::Text(v.to_lowercase())),
     }
 }
 
@@ -255,7 +306,9 @@ fn first_sort(sorts: &[Value]) -> (String, bool) {
     let default = ("createdate".to_string(), false);
     match sorts.first() {
         Some(Value::Object(o)) => {
-            let Some(name) = o.get("propertyName").and_then(Value::as_str) else { return default };
+            let Some(name) = o.get("propertyName").and_then(Value::as_str) else {
+                return default;
+            };
             let descending = o
                 .get("direction")
                 .and_then(Value::as_str)
@@ -278,12 +331,12 @@ fn number_field(value: Option<&Value>, name: &str) -> Result<Option<usize>, ApiE
             .map(|n| Some(n as usize))
             .ok_or_else(|| ApiError::validation(format!("{name} must be a non-negative integer"))),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse::<usize>()
-            .map(Some)
-            .map_err(|_| ApiError::validation(format!("{name} must be an integer offset, got \"{s}\""))),
-        Some(other) => Err(ApiError::validation(format!("{name} must be an integer, got {other}"))),
+        Some(Value::String(s)) => s.trim().parse::<usize>().map(Some).map_err(|_| {
+            ApiError::validation(format!("{name} must be an integer offset, got \"{s}\""))
+        }),
+        Some(other) => Err(ApiError::validation(format!(
+            "{name} must be an integer, got {other}"
+        ))),
     }
 }
 
@@ -314,7 +367,10 @@ pub(crate) async fn search(
         )));
     }
     let total_filters: usize = groups.iter().map(|g| g.filters.len()).sum();
-    if let Some(g) = groups.iter().find(|g| g.filters.len() > cfg.max_filters_per_group) {
+    if let Some(g) = groups
+        .iter()
+        .find(|g| g.filters.len() > cfg.max_filters_per_group)
+    {
         return Err(ApiError::validation(format!(
             "Too many filters in a filter group: {}. A filter group may have at most {} filters.",
             g.filters.len(),
@@ -329,11 +385,18 @@ pub(crate) async fn search(
     }
     let compiled: Vec<Vec<Condition>> = groups
         .iter()
-        .map(|g| g.filters.iter().map(|f| compile(ty, f)).collect::<Result<_, _>>())
+        .map(|g| {
+            g.filters
+                .iter()
+                .map(|f| compile(ty, f))
+                .collect::<Result<_, _>>()
+        })
         .collect::<Result<_, _>>()?;
     let query = input.query.unwrap_or_default();
     if query.chars().count() > 3000 {
-        return Err(ApiError::validation("The query string may be at most 3000 characters long."));
+        return Err(ApiError::validation(
+            "The query string may be at most 3000 characters long.",
+        ));
     }
     let terms: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
 
@@ -361,7 +424,9 @@ pub(crate) async fn search(
         .object(ty)
         .live
         .values()
-        .filter(|r| compiled.is_empty() || compiled.iter().any(|g| g.iter().all(|c| matches(c, ty, r))))
+        .filter(|r| {
+            compiled.is_empty() || compiled.iter().any(|g| g.iter().all(|c| matches(c, ty, r)))
+        })
         .filter(|r| terms.is_empty() || matches_query(ty, r, &terms))
         .map(|r| (sort_key(ty, r, &sort_property), r))
         .collect();
@@ -387,7 +452,14 @@ pub(crate) async fn search(
         .collect();
     let next = after + limit;
     let paging = (limit > 0 && next < total).then(|| json!({"next": {"after": next.to_string()}}));
-    Ok(json_body(StatusCode::OK, &SearchPage { total, results, paging }))
+    Ok(json_body(
+        StatusCode::OK,
+        &SearchPage {
+            total,
+            results,
+            paging,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -401,6 +473,14 @@ mod tests {
         assert!(!contains_token("Adalovelace", "ada"));
         assert!(contains_token("ada@gmail.com", "*@gmail.com"));
         assert!(!contains_token("ada@gmail.com", "*@yahoo.com"));
+    }
+
+    #[test]
+    fn query_terms_prefix_words_in_any_case() {
+        assert!(matches_term("Ada Lovelace", "love"));
+        assert!(matches_term("ada@example.com", "ada@ex"));
+        assert!(matches_term("Zoë Müller", "mü"));
+        assert!(!matches_term("Ada Lovelace", "velace"));
     }
 
     #[test]

@@ -1,22 +1,19 @@
 //! `MemoryStore`: the whole contract in process memory, for tests and examples.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    sync::Mutex,
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use crmsync_core::{
     AuditEntry, BoxFuture, Checkpoint, ConnectionConfig, ConnectionId, DeadLetter,
     DeadLetterStatus, Direction, Error, ErrorKind, Lease, Link, LinkKey, MirrorRecord, MirrorWrite,
-    ObjectKind, PageCommit, ProviderKind, RecordId, Result, RunFilter, RunId, RunRecord, SyncStore,
-    TenantId,
+    ObjectKind, PageCommit, RecordId, Result, RunFilter, RunId, RunRecord, SyncStore, TenantId,
 };
-use serde_json::Value;
+mod state;
+
+use state::{State, StoredConnection, TenantState};
 
 use crate::{
     crypto::CredentialKey,
-    mirror::{self, MirrorChangeSet, StoredMirrorRow},
+    mirror::{self, StoredMirrorRow},
     rows::{self, DEFAULT_RUN_LIMIT},
 };
 
@@ -48,93 +45,6 @@ pub struct MemoryStore {
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore").finish_non_exhaustive()
-    }
-}
-
-#[derive(Default)]
-struct State {
-    tenants: HashMap<TenantId, TenantState>,
-    /// Ids of runs and dead letters, unique across tenants like SQL identity columns.
-    next_id: i64,
-}
-
-impl State {
-    fn next_id(&mut self) -> i64 {
-        self.next_id += 1;
-        self.next_id
-    }
-}
-
-#[derive(Default)]
-struct TenantState {
-    connections: BTreeMap<ConnectionId, StoredConnection>,
-    links: HashMap<LinkKey, LinkTable>,
-    checkpoints: HashMap<(LinkKey, Direction), Checkpoint>,
-    runs: BTreeMap<i64, RunRecord>,
-    audit: Vec<(Option<RunId>, AuditEntry)>,
-    dead_letters: BTreeMap<i64, DeadLetter>,
-    mirror: HashMap<ObjectKind, MirrorTable>,
-    mirror_seq: i64,
-    leases: HashMap<String, Lease>,
-}
-
-struct StoredConnection {
-    provider: ProviderKind,
-    settings: Value,
-    sealed_credentials: Vec<u8>,
-}
-
-#[derive(Default)]
-struct LinkTable {
-    by_local: HashMap<RecordId, Link>,
-    local_by_remote: HashMap<RecordId, RecordId>,
-}
-
-impl LinkTable {
-    fn remove_local(&mut self, local_id: &RecordId) {
-        if let Some(old) = self.by_local.remove(local_id) {
-            self.local_by_remote.remove(&old.remote_id);
-        }
-    }
-
-    fn upsert(&mut self, link: Link) {
-        self.remove_local(&link.local_id);
-        if let Some(local) = self.local_by_remote.get(&link.remote_id).cloned() {
-            self.remove_local(&local);
-        }
-        self.local_by_remote
-            .insert(link.remote_id.clone(), link.local_id.clone());
-        self.by_local.insert(link.local_id.clone(), link);
-    }
-}
-
-#[derive(Default)]
-struct MirrorTable {
-    rows: HashMap<RecordId, StoredMirrorRow>,
-    by_key: HashMap<String, RecordId>,
-    by_seq: BTreeMap<i64, RecordId>,
-}
-
-impl MirrorTable {
-    fn apply(&mut self, changes: &MirrorChangeSet) {
-        for row in &changes.changed {
-            let id = &row.record.id;
-            if let Some(old) = self.rows.get(id) {
-                self.by_seq.remove(&old.record.seq);
-            }
-            self.by_seq.insert(row.record.seq, id.clone());
-            if let Some(key) = &row.idempotency_key {
-                self.by_key.insert(key.clone(), id.clone());
-            }
-            self.rows.insert(id.clone(), row.clone());
-        }
-    }
-
-    fn live(&self, id: &RecordId) -> Option<&MirrorRecord> {
-        self.rows
-            .get(id)
-            .map(|row| &row.record)
-            .filter(|record| !record.deleted)
     }
 }
 
@@ -204,9 +114,13 @@ impl SyncStore for MemoryStore {
     ) -> BoxFuture<'a, Result<Option<ConnectionConfig>>> {
         Box::pin(async move {
             let stored = self.with_tenant(tenant, "store.get_connection", |t| {
-                Ok(t.connections
-                    .get(id)
-                    .map(|c| (c.provider.clone(), c.settings.clone(), c.sealed_credentials.clone())))
+                Ok(t.connections.get(id).map(|c| {
+                    (
+                        c.provider.clone(),
+                        c.settings.clone(),
+                        c.sealed_credentials.clone(),
+                    )
+                }))
             })?;
             stored
                 .map(|(provider, settings, sealed)| {
@@ -290,7 +204,9 @@ impl SyncStore for MemoryStore {
     ) -> BoxFuture<'a, Result<u64>> {
         Box::pin(async move {
             self.with_tenant(tenant, "store.count_links", |t| {
-                Ok(t.links.get(key).map_or(0, |table| table.by_local.len() as u64))
+                Ok(t.links
+                    .get(key)
+                    .map_or(0, |table| table.by_local.len() as u64))
             })
         })
     }
@@ -331,7 +247,11 @@ impl SyncStore for MemoryStore {
             let now = rows::now();
             self.with_state("store.commit_page", |state| {
                 // Ids first, so the tenant borrow below is the only one.
-                let letter_ids: Vec<i64> = commit.dead_letters.iter().map(|_| state.next_id()).collect();
+                let letter_ids: Vec<i64> = commit
+                    .dead_letters
+                    .iter()
+                    .map(|_| state.next_id())
+                    .collect();
                 let t = state.tenants.entry(tenant.clone()).or_default();
                 let key = LinkKey {
                     connection: commit.connection.clone(),
@@ -346,7 +266,7 @@ impl SyncStore for MemoryStore {
                 }
                 for mut entry in commit.audit {
                     entry.at = rows::truncate(entry.at);
-                    t.audit.push((entry.run_id, entry));
+                    t.audit.push(entry);
                 }
                 for (id, mut letter) in letter_ids.into_iter().zip(commit.dead_letters) {
                     letter.id = Some(id);
@@ -425,7 +345,12 @@ impl SyncStore for MemoryStore {
                 Ok(t.runs
                     .values()
                     .rev()
-                    .filter(|r| filter.connection.as_ref().is_none_or(|c| *c == r.connection))
+                    .filter(|r| {
+                        filter
+                            .connection
+                            .as_ref()
+                            .is_none_or(|c| *c == r.connection)
+                    })
                     .filter(|r| filter.object.as_ref().is_none_or(|o| *o == r.object))
                     .take(limit)
                     .cloned()
@@ -447,9 +372,9 @@ impl SyncStore for MemoryStore {
                     .audit
                     .iter()
                     .rev()
-                    .filter(|(run_id, _)| run.is_none() || *run_id == run)
+                    .filter(|entry| run.is_none() || entry.run_id == run)
                     .take(limit as usize)
-                    .map(|(_, entry)| entry.clone())
+                    .cloned()
                     .collect();
                 newest.reverse();
                 Ok(newest)
@@ -681,7 +606,10 @@ impl SyncStore for MemoryStore {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             self.with_tenant(tenant, "store.release_lease", |t| {
-                if t.leases.get(key).is_some_and(|lease| lease.holder == holder) {
+                if t.leases
+                    .get(key)
+                    .is_some_and(|lease| lease.holder == holder)
+                {
                     t.leases.remove(key);
                 }
                 Ok(())

@@ -1,0 +1,313 @@
+//! The local mirror in SQL: batched reads and writes under the tenant's sequence lock.
+
+/// Adds the mirror to `$store` (see [`impl_sql_store`](super::impl_sql_store)).
+macro_rules! impl_sql_mirror {
+    ($store:ident, $db:ty, $dialect:expr) => {
+        impl $store {
+            /// Takes the tenant's mirror sequence row (the lock that orders mirror
+            /// writers) and returns its value.
+            async fn lock_mirror_sequence(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                tenant: &::crmsync_core::TenantId,
+                operation: &'static str,
+            ) -> ::crmsync_core::Result<i64> {
+                ::sqlx::query_scalar(
+                    "INSERT INTO mirror_sequences (tenant, seq) VALUES ($1, 0) \
+                     ON CONFLICT (tenant) DO UPDATE SET seq = mirror_sequences.seq \
+                     RETURNING seq",
+                )
+                .bind(tenant.as_str())
+                .fetch_one(&mut *conn)
+                .await
+                .map_err($crate::rows::storage(operation))
+            }
+
+            /// Mirror rows (tombstones included) whose `column` is one of `values`.
+            async fn load_mirror_rows(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                tenant: &::crmsync_core::TenantId,
+                object: &::crmsync_core::ObjectKind,
+                column: &'static str,
+                values: &[&str],
+                operation: &'static str,
+            ) -> ::crmsync_core::Result<Vec<$crate::mirror::StoredMirrorRow>> {
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 1, 2);
+                let mut rows = Vec::with_capacity(values.len());
+                for chunk in values.chunks(per) {
+                    let mut query = ::sqlx::QueryBuilder::<$db>::new($crate::sql::MIRROR_SELECT);
+                    query.push_bind(tenant.as_str().to_owned());
+                    query.push(" AND object = ");
+                    query.push_bind(object.as_str().to_owned());
+                    query.push(format_args!(" AND {column} IN ("));
+                    let mut list = query.separated(", ");
+                    for value in chunk {
+                        list.push_bind((*value).to_owned());
+                    }
+                    list.push_unseparated(")");
+                    let found = query
+                        .build()
+                        .persistent(false)
+                        .fetch_all(&mut *conn)
+                        .await
+                        .map_err($crate::rows::storage(operation))?;
+                    for row in &found {
+                        rows.push(Self::mirror_from_row(object, row, operation)?);
+                    }
+                }
+                Ok(rows)
+            }
+
+            /// Writes changed mirror rows back and stores the tenant's sequence.
+            async fn save_mirror_changes(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                tenant: &::crmsync_core::TenantId,
+                object: &::crmsync_core::ObjectKind,
+                changes: &$crate::mirror::MirrorChangeSet,
+                operation: &'static str,
+            ) -> ::crmsync_core::Result<()> {
+                if changes.changed.is_empty() {
+                    return Ok(());
+                }
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 8, 0);
+                for chunk in changes.changed.chunks(per) {
+                    let mut query = ::sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO mirror_records ({}) ",
+                        $crate::sql::MIRROR_COLUMNS
+                    ));
+                    query.push_values(chunk, |mut row, stored| {
+                        let record = &stored.record;
+                        row.push_bind(tenant.as_str().to_owned())
+                            .push_bind(object.as_str().to_owned())
+                            .push_bind(record.id.as_str().to_owned())
+                            .push_bind(::sqlx::types::Json(&record.fields))
+                            .push_bind(record.seq)
+                            .push_bind($crate::rows::micros(record.modified_at))
+                            .push_bind(record.deleted)
+                            .push_bind(stored.idempotency_key.clone());
+                    });
+                    query.push(
+                        " ON CONFLICT (tenant, object, id) DO UPDATE SET \
+                         fields = excluded.fields, seq = excluded.seq, \
+                         modified_at = excluded.modified_at, deleted = excluded.deleted, \
+                         idempotency_key = excluded.idempotency_key",
+                    );
+                    query
+                        .build()
+                        .persistent(false)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err($crate::rows::storage(operation))?;
+                }
+                ::sqlx::query("UPDATE mirror_sequences SET seq = $2 WHERE tenant = $1")
+                    .bind(tenant.as_str())
+                    .bind(changes.last_seq)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err($crate::rows::storage(operation))?;
+                Ok(())
+            }
+
+            /// Mirror rows by an exact query with `tenant = $1 AND object = $2`.
+            async fn fetch_mirror(
+                &self,
+                object: &::crmsync_core::ObjectKind,
+                query: ::sqlx::query::Query<'_, $db, <$db as ::sqlx::Database>::Arguments>,
+                operation: &'static str,
+            ) -> ::crmsync_core::Result<Vec<::crmsync_core::MirrorRecord>> {
+                let rows = query
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::rows::storage(operation))?;
+                rows.iter()
+                    .map(|row| Self::mirror_from_row(object, row, operation).map(|r| r.record))
+                    .collect()
+            }
+
+            /// Applies mirror patches under the tenant's sequence lock.
+            async fn write_mirror(
+                &self,
+                tenant: &::crmsync_core::TenantId,
+                object: &::crmsync_core::ObjectKind,
+                writes: Vec<::crmsync_core::MirrorWrite>,
+            ) -> ::crmsync_core::Result<Vec<::crmsync_core::MirrorRecord>> {
+                const OP: &str = "store.mirror_write";
+                $crate::mirror::validate_writes(&writes)?;
+                if writes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let dialect: &$crate::sql::Dialect = &$dialect;
+                let now = $crate::rows::now();
+                let mut conn =
+                    $crate::sql::WriteConnection::acquire(&self.pool, dialect, OP).await?;
+                let result = async {
+                    let mut tx = ::sqlx::Connection::begin_with(&mut *conn, dialect.begin_write)
+                        .await
+                        .map_err($crate::rows::storage(OP))?;
+                    let last_seq = Self::lock_mirror_sequence(&mut tx, tenant, OP).await?;
+                    let (ids, keys) = $crate::mirror::lookup_keys(&writes);
+                    let ids: Vec<&str> = $crate::rows::unique_ids(&ids)
+                        .into_iter()
+                        .map(|id| id.as_str())
+                        .collect();
+                    let mut keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    keys.sort_unstable();
+                    keys.dedup();
+                    let mut existing =
+                        Self::load_mirror_rows(&mut tx, tenant, object, "id", &ids, OP).await?;
+                    let loaded: ::std::collections::HashSet<::crmsync_core::RecordId> =
+                        existing.iter().map(|row| row.record.id.clone()).collect();
+                    for row in Self::load_mirror_rows(
+                        &mut tx,
+                        tenant,
+                        object,
+                        "idempotency_key",
+                        &keys,
+                        OP,
+                    )
+                    .await?
+                    {
+                        if !loaded.contains(&row.record.id) {
+                            existing.push(row);
+                        }
+                    }
+                    let changes = $crate::mirror::plan_writes(
+                        object,
+                        existing,
+                        writes,
+                        last_seq,
+                        now,
+                        $crate::mirror::new_mirror_id,
+                    )?;
+                    Self::save_mirror_changes(&mut tx, tenant, object, &changes, OP).await?;
+                    tx.commit().await.map_err($crate::rows::storage(OP))?;
+                    Ok::<_, ::crmsync_core::Error>(changes.results)
+                }
+                .await;
+                if result.is_ok() {
+                    conn.settle();
+                }
+                result
+            }
+
+            /// Tombstones live mirror rows under the tenant's sequence lock.
+            async fn delete_mirror(
+                &self,
+                tenant: &::crmsync_core::TenantId,
+                object: &::crmsync_core::ObjectKind,
+                ids: &[::crmsync_core::RecordId],
+            ) -> ::crmsync_core::Result<u64> {
+                const OP: &str = "store.mirror_delete";
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                let dialect: &$crate::sql::Dialect = &$dialect;
+                let now = $crate::rows::now();
+                let mut conn =
+                    $crate::sql::WriteConnection::acquire(&self.pool, dialect, OP).await?;
+                let result = async {
+                    let mut tx = ::sqlx::Connection::begin_with(&mut *conn, dialect.begin_write)
+                        .await
+                        .map_err($crate::rows::storage(OP))?;
+                    let last_seq = Self::lock_mirror_sequence(&mut tx, tenant, OP).await?;
+                    let unique: Vec<&str> = $crate::rows::unique_ids(ids)
+                        .into_iter()
+                        .map(|id| id.as_str())
+                        .collect();
+                    let existing =
+                        Self::load_mirror_rows(&mut tx, tenant, object, "id", &unique, OP).await?;
+                    // Tombstones take sequence numbers in the order asked for.
+                    let existing =
+                        $crate::rows::in_request_order(ids, existing, |row| &row.record.id);
+                    let changes = $crate::mirror::plan_deletes(existing, last_seq, now);
+                    Self::save_mirror_changes(&mut tx, tenant, object, &changes, OP).await?;
+                    tx.commit().await.map_err($crate::rows::storage(OP))?;
+                    Ok::<_, ::crmsync_core::Error>(changes.results.len() as u64)
+                }
+                .await;
+                if result.is_ok() {
+                    conn.settle();
+                }
+                result
+            }
+
+            /// Live mirror rows by id, one `IN` query per chunk.
+            async fn get_mirror(
+                &self,
+                tenant: &::crmsync_core::TenantId,
+                object: &::crmsync_core::ObjectKind,
+                ids: &[::crmsync_core::RecordId],
+            ) -> ::crmsync_core::Result<Vec<::crmsync_core::MirrorRecord>> {
+                const OP: &str = "store.mirror_get";
+                let unique = $crate::rows::unique_ids(ids);
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 1, 2);
+                let mut found = Vec::with_capacity(unique.len());
+                for chunk in unique.chunks(per) {
+                    let mut query = ::sqlx::QueryBuilder::<$db>::new($crate::sql::MIRROR_SELECT);
+                    query.push_bind(tenant.as_str().to_owned());
+                    query.push(" AND object = ");
+                    query.push_bind(object.as_str().to_owned());
+                    query.push(" AND deleted = FALSE AND id IN (");
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.as_str().to_owned());
+                    }
+                    list.push_unseparated(")");
+                    found.extend(
+                        self.fetch_mirror(object, query.build().persistent(false), OP)
+                            .await?,
+                    );
+                }
+                Ok($crate::rows::in_request_order(ids, found, |record| {
+                    &record.id
+                }))
+            }
+
+            /// Live mirror rows whose field text is one of `values`, one query per chunk.
+            async fn find_mirror(
+                &self,
+                tenant: &::crmsync_core::TenantId,
+                object: &::crmsync_core::ObjectKind,
+                field: &str,
+                values: &[String],
+            ) -> ::crmsync_core::Result<Vec<::crmsync_core::MirrorRecord>> {
+                const OP: &str = "store.mirror_find";
+                let dialect: &$crate::sql::Dialect = &$dialect;
+                let path = (dialect.field_path)(field)?;
+                let mut values: Vec<&str> = values.iter().map(String::as_str).collect();
+                values.sort_unstable();
+                values.dedup();
+                // Tenant, object and the field selector (once per gap in field_text).
+                let fixed = 2 + dialect.field_text.len().saturating_sub(1);
+                let per = $crate::rows::rows_per_statement(dialect.max_binds, 1, fixed);
+                let mut found = Vec::new();
+                for chunk in values.chunks(per) {
+                    let mut query = ::sqlx::QueryBuilder::<$db>::new($crate::sql::MIRROR_SELECT);
+                    query.push_bind(tenant.as_str().to_owned());
+                    query.push(" AND object = ");
+                    query.push_bind(object.as_str().to_owned());
+                    query.push(" AND deleted = FALSE AND ");
+                    for (i, fragment) in dialect.field_text.iter().enumerate() {
+                        if i > 0 {
+                            query.push_bind(path.clone());
+                        }
+                        query.push(fragment);
+                    }
+                    query.push(" IN (");
+                    let mut list = query.separated(", ");
+                    for value in chunk {
+                        list.push_bind((*value).to_owned());
+                    }
+                    list.push_unseparated(")");
+                    found.extend(
+                        self.fetch_mirror(object, query.build().persistent(false), OP)
+                            .await?,
+                    );
+                }
+                found.sort_by_key(|record| record.seq);
+                Ok(found)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_mirror;

@@ -1,0 +1,278 @@
+//! Links and page commits of the SQL stores: batched look-ups, and one transaction per
+//! page with one multi-row statement per table and chunk.
+
+/// Adds link look-ups and page commits to `$store` (see
+/// [`impl_sql_store`](super::impl_sql_store)).
+macro_rules! impl_sql_pages {
+    ($store:ident, $db:ty, $dialect:expr) => {
+        impl $store {
+            /// Pushes `? AND connection = ? AND object = ?` (after `tenant = `).
+            fn push_link_scope(
+                query: &mut ::sqlx::QueryBuilder<$db>,
+                tenant: &::crmsync_core::TenantId,
+                key: &::crmsync_core::LinkKey,
+            ) {
+                query.push_bind(tenant.as_str().to_owned());
+                query.push(" AND connection = ");
+                query.push_bind(key.connection.as_str().to_owned());
+                query.push(" AND object = ");
+                query.push_bind(key.object.as_str().to_owned());
+            }
+
+            /// Links whose remote (or local) id is one of `ids`, in request order.
+            async fn fetch_links(
+                &self,
+                tenant: &::crmsync_core::TenantId,
+                key: &::crmsync_core::LinkKey,
+                by_remote: bool,
+                ids: &[::crmsync_core::RecordId],
+                operation: &'static str,
+            ) -> ::crmsync_core::Result<Vec<::crmsync_core::Link>> {
+                let column = if by_remote { "remote_id" } else { "local_id" };
+                let unique = $crate::rows::unique_ids(ids);
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 1, 3);
+                let mut links = Vec::with_capacity(unique.len());
+                for chunk in unique.chunks(per) {
+                    let mut query = ::sqlx::QueryBuilder::<$db>::new($crate::sql::LINK_SELECT);
+                    Self::push_link_scope(&mut query, tenant, key);
+                    query.push(format_args!(" AND {column} IN ("));
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.as_str().to_owned());
+                    }
+                    list.push_unseparated(")");
+                    let rows = query
+                        .build()
+                        .persistent(false)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err($crate::rows::storage(operation))?;
+                    for row in &rows {
+                        links.push(Self::link_from_row(row)?);
+                    }
+                }
+                Ok($crate::rows::in_request_order(ids, links, |link| {
+                    if by_remote {
+                        &link.remote_id
+                    } else {
+                        &link.local_id
+                    }
+                }))
+            }
+
+            /// Applies one page of links, audit rows, dead letters and its cursor in one
+            /// transaction.
+            async fn commit_page_tx(
+                &self,
+                tenant: &::crmsync_core::TenantId,
+                commit: ::crmsync_core::PageCommit,
+            ) -> ::crmsync_core::Result<()> {
+                const OP: &str = "store.commit_page";
+                let dialect: &$crate::sql::Dialect = &$dialect;
+                let key = ::crmsync_core::LinkKey {
+                    connection: commit.connection,
+                    object: commit.object,
+                };
+                let mut conn =
+                    $crate::sql::WriteConnection::acquire(&self.pool, dialect, OP).await?;
+                let result: ::crmsync_core::Result<()> = async {
+                    let mut tx = ::sqlx::Connection::begin_with(&mut *conn, dialect.begin_write)
+                        .await
+                        .map_err($crate::rows::storage(OP))?;
+                    // Deletes first, then upserts: a link both deleted and upserted in
+                    // one page ends up upserted.
+                    let deleted = $crate::rows::unique_ids(&commit.delete_links);
+                    Self::delete_links_tx(&mut tx, tenant, &key, "local_id", &deleted).await?;
+                    // An upsert replaces any link with the same local id or the same
+                    // remote id: remove both, then insert.
+                    let links = $crate::rows::dedupe_links(commit.upsert_links);
+                    let locals: Vec<_> = links.iter().map(|link| &link.local_id).collect();
+                    let remotes: Vec<_> = links.iter().map(|link| &link.remote_id).collect();
+                    Self::delete_links_tx(&mut tx, tenant, &key, "local_id", &locals).await?;
+                    Self::delete_links_tx(&mut tx, tenant, &key, "remote_id", &remotes).await?;
+                    Self::insert_links_tx(&mut tx, tenant, &key, &links).await?;
+                    Self::insert_audit_tx(&mut tx, tenant, &commit.audit).await?;
+                    Self::insert_dead_letters_tx(&mut tx, tenant, &commit.dead_letters).await?;
+                    if let Some((direction, cursor)) = &commit.checkpoint {
+                        Self::store_checkpoint_tx(&mut tx, tenant, &key, *direction, cursor)
+                            .await?;
+                    }
+                    tx.commit().await.map_err($crate::rows::storage(OP))
+                }
+                .await;
+                if result.is_ok() {
+                    conn.settle();
+                }
+                result
+            }
+
+            /// Deletes the links whose `column` (`local_id` or `remote_id`) is one of
+            /// `ids`. One column per statement, so each uses its own index.
+            async fn delete_links_tx(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                tenant: &::crmsync_core::TenantId,
+                key: &::crmsync_core::LinkKey,
+                column: &'static str,
+                ids: &[&::crmsync_core::RecordId],
+            ) -> ::crmsync_core::Result<()> {
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 1, 3);
+                for chunk in ids.chunks(per) {
+                    let mut query =
+                        ::sqlx::QueryBuilder::<$db>::new("DELETE FROM links WHERE tenant = ");
+                    Self::push_link_scope(&mut query, tenant, key);
+                    query.push(format_args!(" AND {column} IN ("));
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.as_str().to_owned());
+                    }
+                    list.push_unseparated(")");
+                    query
+                        .build()
+                        .persistent(false)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err($crate::rows::storage("store.commit_page"))?;
+                }
+                Ok(())
+            }
+
+            async fn insert_links_tx(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                tenant: &::crmsync_core::TenantId,
+                key: &::crmsync_core::LinkKey,
+                links: &[::crmsync_core::Link],
+            ) -> ::crmsync_core::Result<()> {
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 10, 0);
+                for chunk in links.chunks(per) {
+                    let mut query = ::sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO links ({}) ",
+                        $crate::sql::LINK_COLUMNS
+                    ));
+                    query.push_values(chunk, |mut row, link| {
+                        row.push_bind(tenant.as_str().to_owned())
+                            .push_bind(key.connection.as_str().to_owned())
+                            .push_bind(key.object.as_str().to_owned())
+                            .push_bind(link.local_id.as_str().to_owned())
+                            .push_bind(link.remote_id.as_str().to_owned())
+                            .push_bind(::sqlx::types::Json(&link.base))
+                            .push_bind($crate::rows::hash_to_i64(link.base_hash))
+                            .push_bind(link.remote_modified_at.map($crate::rows::micros))
+                            .push_bind(link.local_modified_at.map($crate::rows::micros))
+                            .push_bind($crate::rows::micros(link.synced_at));
+                    });
+                    query
+                        .build()
+                        .persistent(false)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err($crate::rows::storage("store.commit_page"))?;
+                }
+                Ok(())
+            }
+
+            async fn insert_audit_tx(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                tenant: &::crmsync_core::TenantId,
+                entries: &[::crmsync_core::AuditEntry],
+            ) -> ::crmsync_core::Result<()> {
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 12, 0);
+                let id_text = |id: &Option<::crmsync_core::RecordId>| {
+                    id.as_ref().map(|id| id.as_str().to_owned())
+                };
+                for chunk in entries.chunks(per) {
+                    let mut query = ::sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO audit_log ({}) ",
+                        $crate::sql::AUDIT_COLUMNS
+                    ));
+                    query.push_values(chunk, |mut row, entry| {
+                        row.push_bind(tenant.as_str().to_owned())
+                            .push_bind(entry.run_id.map(|id| id.0))
+                            .push_bind(entry.connection.as_str().to_owned())
+                            .push_bind(entry.object.as_str().to_owned())
+                            .push_bind(id_text(&entry.local_id))
+                            .push_bind(id_text(&entry.remote_id))
+                            .push_bind(entry.operation.clone())
+                            .push_bind($crate::rows::source_name(entry.source))
+                            .push_bind(::sqlx::types::Json(&entry.changes))
+                            .push_bind($crate::rows::outcome_name(entry.outcome))
+                            .push_bind(entry.error.clone())
+                            .push_bind($crate::rows::micros(entry.at));
+                    });
+                    query
+                        .build()
+                        .persistent(false)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err($crate::rows::storage("store.commit_page"))?;
+                }
+                Ok(())
+            }
+
+            async fn insert_dead_letters_tx(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                tenant: &::crmsync_core::TenantId,
+                letters: &[::crmsync_core::DeadLetter],
+            ) -> ::crmsync_core::Result<()> {
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 15, 0);
+                for chunk in letters.chunks(per) {
+                    let mut query = ::sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO dead_letters ({}) ",
+                        $crate::sql::DEAD_LETTER_COLUMNS
+                    ));
+                    query.push_values(chunk, |mut row, letter| {
+                        row.push_bind(tenant.as_str().to_owned())
+                            .push_bind(letter.run_id.map(|id| id.0))
+                            .push_bind(letter.connection.as_str().to_owned())
+                            .push_bind(letter.object.as_str().to_owned())
+                            .push_bind(letter.direction.as_str())
+                            .push_bind(letter.record_id.as_str().to_owned())
+                            .push_bind(::sqlx::types::Json(&letter.payload))
+                            .push_bind(letter.error_kind.clone())
+                            .push_bind(letter.error_message.clone())
+                            .push_bind(letter.field.clone())
+                            .push_bind(letter.rule.clone())
+                            .push_bind(i64::from(letter.attempts))
+                            .push_bind(letter.status.as_str())
+                            .push_bind($crate::rows::micros(letter.first_failed_at))
+                            .push_bind($crate::rows::micros(letter.last_failed_at));
+                    });
+                    query
+                        .build()
+                        .persistent(false)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err($crate::rows::storage("store.commit_page"))?;
+                }
+                Ok(())
+            }
+
+            async fn store_checkpoint_tx(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                tenant: &::crmsync_core::TenantId,
+                key: &::crmsync_core::LinkKey,
+                direction: ::crmsync_core::Direction,
+                cursor: &::crmsync_core::Cursor,
+            ) -> ::crmsync_core::Result<()> {
+                ::sqlx::query(
+                    "INSERT INTO checkpoints \
+                     (tenant, connection, object, direction, cursor, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (tenant, connection, object, direction) DO UPDATE \
+                     SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                )
+                .bind(tenant.as_str())
+                .bind(key.connection.as_str())
+                .bind(key.object.as_str())
+                .bind(direction.as_str())
+                .bind(cursor.as_str())
+                .bind($crate::rows::micros($crate::rows::now()))
+                .execute(&mut *conn)
+                .await
+                .map_err($crate::rows::storage("store.commit_page"))?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_pages;
