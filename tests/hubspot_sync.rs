@@ -541,3 +541,57 @@ async fn pacing_under_published_limits_draws_no_429() {
     );
     assert!(stats.by_endpoint.get("search").copied().unwrap_or(0) >= 12);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_writing_a_page_and_committing_it_re_reads_one_page_without_duplicates() {
+    let h = harness(fast_sim(1_000, 0, 0)).await;
+    // The 4th page's local writes land, then the "process dies" before its commit.
+    h.crash_local_on_write(4);
+    let crashed = h
+        .sync_with(
+            ObjectKind::Contact,
+            SyncOptions {
+                batch_size: 100,
+                ..SyncOptions::default()
+            },
+        )
+        .await;
+    assert_ne!(crashed.status, RunStatus::Success);
+    assert_eq!(
+        crashed.counts.pages, 3,
+        "three pages committed before the crash"
+    );
+    assert_eq!(
+        h.store
+            .mirror_count(&h.tenant, &ObjectKind::Contact)
+            .await
+            .expect("count"),
+        400,
+        "the 4th page's rows were written"
+    );
+    h.crash_local_on_write(usize::MAX);
+    let resumed = h
+        .sync_with(
+            ObjectKind::Contact,
+            SyncOptions {
+                batch_size: 100,
+                ..SyncOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(resumed.status, RunStatus::Success, "{:?}", resumed.error);
+    assert!(
+        resumed.counts.pulled <= 700 + 1,
+        "only the page in flight is read again: {:?}",
+        resumed.counts
+    );
+    assert_eq!(
+        h.store
+            .mirror_count(&h.tenant, &ObjectKind::Contact)
+            .await
+            .expect("count"),
+        1_000,
+        "no duplicates"
+    );
+    h.assert_in_step(ObjectKind::Contact).await;
+}

@@ -303,3 +303,89 @@ impl Harness {
         .sum()
     }
 }
+
+/// Wraps a provider and "crashes" on the n-th write call: the write happens, then the
+/// call fails, as when a process dies between applying a page and committing it.
+pub struct CrashAfterWrite {
+    pub inner: Arc<dyn CrmProviderDyn>,
+    pub crash_on_call: usize,
+    pub calls: std::sync::atomic::AtomicUsize,
+}
+
+impl crmsync::core::CrmProvider for CrashAfterWrite {
+    fn kind(&self) -> crmsync::core::ProviderKind {
+        self.inner.kind()
+    }
+    fn capabilities(&self, object: &ObjectKind) -> crmsync::core::Capabilities {
+        self.inner.capabilities(object)
+    }
+    async fn describe(
+        &self,
+        object: &ObjectKind,
+    ) -> crmsync::core::Result<crmsync::core::ObjectSchema> {
+        self.inner.describe(object).await
+    }
+    async fn changes(
+        &self,
+        object: &ObjectKind,
+        request: crmsync::core::ChangesRequest,
+    ) -> crmsync::core::Result<crmsync::core::ChangePage> {
+        self.inner.changes(object, request).await
+    }
+    async fn read(
+        &self,
+        object: &ObjectKind,
+        ids: &[RecordId],
+        fields: &[String],
+    ) -> crmsync::core::Result<Vec<Record>> {
+        self.inner.read(object, ids, fields).await
+    }
+    async fn find(
+        &self,
+        object: &ObjectKind,
+        keys: &[crmsync::core::MatchKey],
+        fields: &[String],
+    ) -> crmsync::core::Result<Vec<crmsync::core::RecordMatch>> {
+        self.inner.find(object, keys, fields).await
+    }
+    async fn upsert(
+        &self,
+        object: &ObjectKind,
+        ops: Vec<crmsync::core::WriteOp>,
+    ) -> crmsync::core::Result<Vec<crmsync::core::WriteOutcome>> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let outcomes = self.inner.upsert(object, ops).await?;
+        if n == self.crash_on_call {
+            return Err(crmsync::core::Error::new(
+                crmsync::core::ErrorKind::Unavailable,
+                "simulated crash after the write",
+            ));
+        }
+        Ok(outcomes)
+    }
+    async fn delete(
+        &self,
+        object: &ObjectKind,
+        ids: &[RecordId],
+    ) -> crmsync::core::Result<Vec<crmsync::core::WriteOutcome>> {
+        self.inner.delete(object, ids).await
+    }
+}
+
+impl Harness {
+    /// Re-binds the connection with the application side wrapped to crash on the n-th
+    /// write call.
+    pub fn crash_local_on_write(&self, n: usize) {
+        let app: Arc<dyn CrmProviderDyn> = Arc::new(CrashAfterWrite {
+            inner: Arc::new(MirrorProvider::new(self.store.clone(), self.tenant.clone())),
+            crash_on_call: n,
+            calls: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let crm: Arc<dyn CrmProviderDyn> = Arc::new(self.hubspot.clone());
+        self.engine.bind(
+            self.tenant.clone(),
+            CONNECTION.into(),
+            Binding::new(app, crm, self.mapper.clone(), ConflictPolicy::default()),
+        );
+    }
+}

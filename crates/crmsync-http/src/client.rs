@@ -305,7 +305,10 @@ impl ApiClientBuilder {
         let pacer = if self.limits.is_empty() {
             Pacer::unlimited()
         } else {
-            Pacer::shared(&self.tenant, &self.connection, &self.limits)
+            // Keyed by the account's URL too: one connection name never shares a budget
+            // with another account.
+            let account = format!("{}@{}", self.connection, self.base_url);
+            Pacer::shared(&self.tenant, &account, &self.limits)
         };
         let cached = match &self.auth {
             Auth::OAuth(o) => o.access_token.clone().map(|token| CachedToken {

@@ -62,7 +62,8 @@ pub struct Pacer {
     buckets: Arc<HashMap<String, Arc<Bucket>>>,
 }
 
-type Registry = Mutex<HashMap<(String, String, String), Arc<Bucket>>>;
+/// Keyed by (tenant, connection, bucket, requests, window): a changed limit gets a new limiter.
+type Registry = Mutex<HashMap<(String, String, String, u32, Duration), Arc<Bucket>>>;
 
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
@@ -70,8 +71,8 @@ fn registry() -> &'static Registry {
 }
 
 impl Pacer {
-    /// The shared pacer of a tenant's connection with these limits. The first caller
-    /// for a key fixes the limits of its buckets.
+    /// The shared pacer of a tenant's connection with these limits. Clients of the
+    /// same connection with the same limits share limiters.
     pub fn shared(tenant: &str, connection: &str, limits: &[BucketLimit]) -> Self {
         let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
         let buckets = limits
@@ -81,6 +82,8 @@ impl Pacer {
                     tenant.to_owned(),
                     connection.to_owned(),
                     limit.bucket.clone(),
+                    limit.requests,
+                    limit.per,
                 );
                 let bucket = reg
                     .entry(key)
