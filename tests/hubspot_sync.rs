@@ -329,7 +329,7 @@ async fn each_strategy_resolves_a_conflicting_edit_as_configured() {
 async fn an_aborted_sync_resumes_without_loss_or_duplicates() {
     let h = harness(fast_sim(1_000, 0, 0)).await;
     let options = SyncOptions {
-        batch_size: 100,
+        batch_size: Some(100),
         max_pages: Some(3),
         ..SyncOptions::default()
     };
@@ -340,7 +340,7 @@ async fn an_aborted_sync_resumes_without_loss_or_duplicates() {
         .sync_with(
             ObjectKind::Contact,
             SyncOptions {
-                batch_size: 100,
+                batch_size: Some(100),
                 ..SyncOptions::default()
             },
         )
@@ -551,7 +551,7 @@ async fn a_crash_between_writing_a_page_and_committing_it_re_reads_one_page_with
         .sync_with(
             ObjectKind::Contact,
             SyncOptions {
-                batch_size: 100,
+                batch_size: Some(100),
                 ..SyncOptions::default()
             },
         )
@@ -574,7 +574,7 @@ async fn a_crash_between_writing_a_page_and_committing_it_re_reads_one_page_with
         .sync_with(
             ObjectKind::Contact,
             SyncOptions {
-                batch_size: 100,
+                batch_size: Some(100),
                 ..SyncOptions::default()
             },
         )

@@ -53,7 +53,7 @@ pub enum SyncMode {
 }
 
 /// The universal options of a sync (the CLI flags).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncOptions {
     /// Plan and report; write nothing to either side or the store.
     pub dry_run: bool,
@@ -61,8 +61,9 @@ pub struct SyncOptions {
     pub force: bool,
     /// Only records modified at or after this instant.
     pub start_date: Option<DateTime<Utc>>,
-    /// Records per page and per write batch (capped by the provider).
-    pub batch_size: usize,
+    /// Records per page (capped by the source provider); `None` uses the provider's
+    /// largest page. Writes go out in the target provider's largest batches.
+    pub batch_size: Option<usize>,
     /// Stop after this many records per direction; the cursor resumes later.
     pub max_records: Option<u64>,
     /// Record validation failures instead of enforcing them.
@@ -71,19 +72,6 @@ pub struct SyncOptions {
     pub max_pages: Option<u64>,
 }
 
-impl Default for SyncOptions {
-    fn default() -> Self {
-        Self {
-            dry_run: false,
-            force: false,
-            start_date: None,
-            batch_size: 100,
-            max_records: None,
-            skip_validation: false,
-            max_pages: None,
-        }
-    }
-}
 
 /// One unit of sync work: a tenant's connection, one object, a direction and mode.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -201,7 +201,9 @@ impl Engine {
             ),
             Ok(Some(stop)) => (RunStatus::Partial, Some(stop)),
             Err(e) => {
-                let status = if run.counts.pages > 0 {
+                // A paused run (a budget reached, a limit that resets later) resumes
+                // from its checkpoint: it is partial, not failed.
+                let status = if run.counts.pages > 0 || e.kind() == ErrorKind::Interrupted {
                     RunStatus::Partial
                 } else {
                     RunStatus::Failed

@@ -126,7 +126,7 @@ impl Engine {
             Side::Remote => binding.mapper.remote_fields(&pass.map_context()),
             Side::Local => Vec::new(),
         };
-        let batch = job.options.batch_size.max(1);
+        let batch = job.options.batch_size.unwrap_or(caps.max_page_size).max(1);
         let mut done = 0u64;
         let mut pages = 0u64;
         loop {

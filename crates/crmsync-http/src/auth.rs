@@ -5,7 +5,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crmsync_core::{Error, ErrorKind, Result};
+use std::sync::Arc;
+
+use crmsync_core::{BoxFuture, Error, ErrorKind, Result};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -16,6 +18,16 @@ pub enum Auth {
     Bearer(SecretString),
     /// OAuth 2.0 with a refresh token.
     OAuth(OAuthRefresh),
+    /// Any other grant (JWT bearer, client credentials, ...), supplied by a provider.
+    Source(Arc<dyn TokenSource>),
+}
+
+/// Obtains access tokens for a grant crmsync-http does not know itself (Salesforce's
+/// JWT bearer flow, Dataverse's client credentials). Called when no token is cached
+/// and after a 401; implementations keep any state they rotate.
+pub trait TokenSource: Send + Sync + 'static {
+    /// Requests a new access token.
+    fn fetch<'a>(&'a self, http: &'a reqwest::Client) -> BoxFuture<'a, Result<TokenSet>>;
 }
 
 impl fmt::Debug for Auth {
@@ -23,6 +35,7 @@ impl fmt::Debug for Auth {
         match self {
             Auth::Bearer(_) => f.write_str("Auth::Bearer([REDACTED])"),
             Auth::OAuth(o) => f.debug_tuple("Auth::OAuth").field(o).finish(),
+            Auth::Source(_) => f.write_str("Auth::Source(..)"),
         }
     }
 }
@@ -105,23 +118,38 @@ pub(crate) async fn refresh(http: &reqwest::Client, oauth: &mut OAuthRefresh) ->
         ("client_secret", oauth.client_secret.expose_secret()),
         ("refresh_token", oauth.refresh_token.expose_secret()),
     ];
-    let endpoint = format!("POST {}", oauth.token_url);
+    let set = token_request(http, &oauth.token_url, &form).await?;
+    if let Some(rotated) = &set.refresh_token {
+        oauth.refresh_token = rotated.clone();
+    }
+    Ok(set)
+}
+
+/// POSTs a form to a token endpoint and reads the token response; failures are
+/// [`ErrorKind::Unauthorized`] (refused grant) or [`ErrorKind::Unavailable`], with the
+/// endpoint's error text but never the form's secrets.
+pub async fn token_request(
+    http: &reqwest::Client,
+    token_url: &str,
+    form: &[(&str, &str)],
+) -> Result<TokenSet> {
+    let endpoint = format!("POST {token_url}");
     let response = http
-        .post(&oauth.token_url)
+        .post(token_url)
         .header("accept", "application/json")
-        .form(&form)
+        .form(form)
         .send()
         .await
         .map_err(|e| {
             Error::new(ErrorKind::Unavailable, "token endpoint unreachable")
-                .with_operation("oauth.refresh")
+                .with_operation("oauth.token")
                 .with_endpoint(endpoint.clone())
                 .with_source(e.without_url())
         })?;
     let status = response.status();
     let body = response.bytes().await.map_err(|e| {
         Error::new(ErrorKind::Unavailable, "token response interrupted")
-            .with_operation("oauth.refresh")
+            .with_operation("oauth.token")
             .with_source(e.without_url())
     })?;
     if !status.is_success() {
@@ -130,24 +158,19 @@ pub(crate) async fn refresh(http: &reqwest::Client, oauth: &mut OAuthRefresh) ->
         } else {
             ErrorKind::Unauthorized
         };
-        // The body of a failed refresh holds no secret (error codes and text only),
-        // but keep it short.
+        // The body of a failed grant holds error codes and text only; keep it short.
         let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-        return Err(Error::new(kind, format!("token refresh refused: {text}"))
-            .with_operation("oauth.refresh")
+        return Err(Error::new(kind, format!("token request refused: {text}"))
+            .with_operation("oauth.token")
             .with_endpoint(endpoint)
             .with_status(status.as_u16()));
     }
-    let set: TokenSet = serde_json::from_slice(&body).map_err(|e| {
+    serde_json::from_slice(&body).map_err(|e| {
         Error::new(ErrorKind::Decode, "token response is not the expected JSON")
-            .with_operation("oauth.refresh")
+            .with_operation("oauth.token")
             .with_endpoint(endpoint)
             .with_source(e)
-    })?;
-    if let Some(rotated) = &set.refresh_token {
-        oauth.refresh_token = rotated.clone();
-    }
-    Ok(set)
+    })
 }
 
 impl CachedToken {

@@ -196,7 +196,8 @@ type RefreshHook = Arc<dyn Fn(&TokenSet) + Send + Sync>;
 
 struct Inner {
     http: reqwest::Client,
-    base_url: String,
+    base_url: std::sync::RwLock<String>,
+    follow_instance_url: bool,
     tenant: String,
     connection: String,
     token: tokio::sync::Mutex<TokenState>,
@@ -218,7 +219,7 @@ pub struct ApiClient {
 impl fmt::Debug for ApiClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiClient")
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &self.base_url())
             .field("tenant", &self.inner.tenant)
             .field("connection", &self.inner.connection)
             .finish_non_exhaustive()
@@ -238,9 +239,17 @@ pub struct ApiClientBuilder {
     parser: Arc<dyn ErrorParser>,
     on_refresh: Option<RefreshHook>,
     user_agent: String,
+    follow_instance_url: bool,
 }
 
 impl ApiClientBuilder {
+    /// Send requests to the `instance_url` a token response names (Salesforce), from
+    /// then on.
+    pub fn follow_instance_url(mut self, follow: bool) -> Self {
+        self.follow_instance_url = follow;
+        self
+    }
+
     /// The tenant and connection this client works for (pacing keys, error context).
     pub fn scope(mut self, tenant: impl Into<String>, connection: impl Into<String>) -> Self {
         self.tenant = tenant.into();
@@ -316,12 +325,13 @@ impl ApiClientBuilder {
                 refresh_after: None,
                 generation: 0,
             }),
-            Auth::Bearer(_) => None,
+            Auth::Bearer(_) | Auth::Source(_) => None,
         };
         Ok(ApiClient {
             inner: Arc::new(Inner {
                 http,
-                base_url: self.base_url.trim_end_matches('/').to_owned(),
+                base_url: std::sync::RwLock::new(self.base_url.trim_end_matches('/').to_owned()),
+                follow_instance_url: self.follow_instance_url,
                 tenant: self.tenant,
                 connection: self.connection,
                 token: tokio::sync::Mutex::new(TokenState {
@@ -352,6 +362,14 @@ enum Attempt<T> {
     },
 }
 
+/// Bearer auth never reaches the token fetch; kept total without a panic.
+fn unreachable_bearer() -> Result<TokenSet> {
+    Err(Error::new(
+        ErrorKind::Internal,
+        "a static token has nothing to refresh",
+    ))
+}
+
 impl ApiClient {
     /// Starts building a client for `base_url` with `auth`.
     pub fn builder(base_url: impl Into<String>, auth: Auth) -> ApiClientBuilder {
@@ -367,12 +385,28 @@ impl ApiClient {
             parser: Arc::new(DefaultErrorParser),
             on_refresh: None,
             user_agent: concat!("crmsync/", env!("CARGO_PKG_VERSION")).to_owned(),
+            follow_instance_url: false,
         }
     }
 
-    /// The base URL, without a trailing slash.
-    pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+    /// The base URL, without a trailing slash (the instance URL, once a token
+    /// response named one and the client follows it).
+    pub fn base_url(&self) -> String {
+        self.inner
+            .base_url
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The underlying HTTP client (for token sources and raw transfers).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The access token requests are sent with now, fetched or refreshed if needed.
+    pub async fn access_token(&self) -> Result<SecretString> {
+        self.token().await.map(|(t, _)| t)
     }
 
     /// Counters.
@@ -519,7 +553,7 @@ impl ApiClient {
         let url = if request.path.starts_with("http://") || request.path.starts_with("https://") {
             request.path.clone()
         } else {
-            format!("{}{}", inner.base_url, request.path)
+            format!("{}{}", self.base_url(), request.path)
         };
         let mut builder = inner
             .http
@@ -600,27 +634,36 @@ impl ApiClient {
             cached,
             generation,
         } = &mut *guard;
-        match auth {
-            Auth::Bearer(token) => Ok((token.clone(), *generation)),
-            Auth::OAuth(oauth) => {
-                if let Some(current) = cached.as_ref().filter(|c| c.is_fresh()) {
-                    return Ok((current.token.clone(), current.generation));
-                }
-                let set = refresh(&inner.http, oauth).await.map_err(|e| {
-                    e.with_tenant(&inner.tenant)
-                        .with_connection(&inner.connection)
-                })?;
-                inner.stats.refreshes.fetch_add(1, Ordering::Relaxed);
-                *generation += 1;
-                let fresh = CachedToken::from_set(&set, *generation);
-                let out = (fresh.token.clone(), fresh.generation);
-                *cached = Some(fresh);
-                if let Some(hook) = &inner.on_refresh {
-                    hook(&set);
-                }
-                Ok(out)
+        if let Auth::Bearer(token) = auth {
+            return Ok((token.clone(), *generation));
+        }
+        if let Some(current) = cached.as_ref().filter(|c| c.is_fresh()) {
+            return Ok((current.token.clone(), current.generation));
+        }
+        let set = match auth {
+            Auth::OAuth(oauth) => refresh(&inner.http, oauth).await,
+            Auth::Source(source) => source.fetch(&inner.http).await,
+            Auth::Bearer(_) => unreachable_bearer(),
+        }
+        .map_err(|e| {
+            e.with_tenant(&inner.tenant)
+                .with_connection(&inner.connection)
+        })?;
+        inner.stats.refreshes.fetch_add(1, Ordering::Relaxed);
+        *generation += 1;
+        let fresh = CachedToken::from_set(&set, *generation);
+        let out = (fresh.token.clone(), fresh.generation);
+        *cached = Some(fresh);
+        if inner.follow_instance_url {
+            if let Some(instance) = &set.instance_url {
+                let mut base = inner.base_url.write().unwrap_or_else(|p| p.into_inner());
+                *base = instance.trim_end_matches('/').to_owned();
             }
         }
+        if let Some(hook) = &inner.on_refresh {
+            hook(&set);
+        }
+        Ok(out)
     }
 
     /// Drops the cached token after a 401, unless a newer one already replaced it.

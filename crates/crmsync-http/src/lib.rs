@@ -22,7 +22,7 @@ mod client;
 mod pacing;
 mod retry;
 
-pub use auth::{Auth, OAuthRefresh, TokenSet};
+pub use auth::{Auth, OAuthRefresh, TokenSet, TokenSource, token_request};
 pub use breaker::{BreakerConfig, CircuitBreaker};
 pub use client::{
     ApiClient, ApiClientBuilder, ApiRequest, ApiResponse, ApiStats, DefaultErrorParser,

@@ -15,7 +15,7 @@ use crmsync_core::{
 use serde_json::Value;
 
 /// Largest page, read and write batch the mirror serves.
-const MAX_BATCH: usize = 1000;
+const MAX_BATCH: usize = 5_000;
 /// Page size when the request asks for none.
 const DEFAULT_PAGE: usize = 100;
 /// Rows `describe` looks at to list fields.
