@@ -4,10 +4,12 @@
 
 pub use crmsync_core as core;
 pub use crmsync_engine as engine;
-#[cfg(feature = "hubspot")]
+#[cfg(any(feature = "hubspot", feature = "salesforce"))]
 pub use crmsync_http as http;
 #[cfg(feature = "hubspot")]
 pub use crmsync_hubspot as hubspot;
+#[cfg(feature = "salesforce")]
+pub use crmsync_salesforce as salesforce;
 #[cfg(feature = "sim")]
 pub use crmsync_sim as sim;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -72,7 +72,6 @@ pub struct SyncOptions {
     pub max_pages: Option<u64>,
 }
 
-
 /// One unit of sync work: a tenant's connection, one object, a direction and mode.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SyncJob {

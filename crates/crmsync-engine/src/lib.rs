@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod mapped;
 mod merge;
 mod pipeline;
 
@@ -44,6 +45,7 @@ use crmsync_core::{
     SyncJob, SyncReport, SyncStore, TenantId,
 };
 
+pub use mapped::MappedProvider;
 pub use merge::ConflictPolicy;
 
 /// What a connection syncs: the application side, the CRM side, the mapping between

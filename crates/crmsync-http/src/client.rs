@@ -90,6 +90,11 @@ pub struct ApiRequest {
     /// Whether repeating the request is harmless. Non-idempotent requests are retried
     /// only when the server cannot have processed them (429, 423, connect errors).
     pub idempotent: bool,
+    /// Extra request headers (`Sforce-Query-Options`, `Prefer`, an `Accept` that
+    /// replaces the default `application/json`).
+    pub headers: Vec<(String, String)>,
+    /// A non-JSON body and its content type (CSV uploads); sent instead of `body`.
+    pub raw_body: Option<(String, Vec<u8>)>,
 }
 
 impl ApiRequest {
@@ -103,6 +108,8 @@ impl ApiRequest {
             bucket: "default",
             operation,
             idempotent: true,
+            headers: Vec::new(),
+            raw_body: None,
         }
     }
 
@@ -121,6 +128,8 @@ impl ApiRequest {
             bucket: "default",
             operation,
             idempotent,
+            headers: Vec::new(),
+            raw_body: None,
         }
     }
 
@@ -133,6 +142,24 @@ impl ApiRequest {
     /// Sets the rate-limit bucket.
     pub fn bucket(mut self, bucket: &'static str) -> Self {
         self.bucket = bucket;
+        self
+    }
+
+    /// Sets the method (`PATCH`, `PUT`, `DELETE`, ...).
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Adds a request header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sends `bytes` as the body with `content_type` instead of a JSON body.
+    pub fn raw_body(mut self, content_type: impl Into<String>, bytes: Vec<u8>) -> Self {
+        self.raw_body = Some((content_type.into(), bytes));
         self
     }
 
@@ -558,12 +585,25 @@ impl ApiClient {
         let mut builder = inner
             .http
             .request(request.method.clone(), &url)
-            .bearer_auth(token.expose_secret())
-            .header("accept", "application/json");
+            .bearer_auth(token.expose_secret());
+        if !request
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("accept"))
+        {
+            builder = builder.header("accept", "application/json");
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
-        if let Some(body) = &request.body {
+        if let Some((content_type, bytes)) = &request.raw_body {
+            builder = builder
+                .header("content-type", content_type.as_str())
+                .body(bytes.clone());
+        } else if let Some(body) = &request.body {
             builder = builder.json(body);
         }
         inner.stats.requests.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,2 @@
+//! crmsync's `CrmProvider` for Salesforce (work in progress).
+#![forbid(unsafe_code)]
