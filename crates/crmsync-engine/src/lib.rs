@@ -28,9 +28,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod apply;
 mod mapped;
 mod merge;
 mod pipeline;
+mod sides;
 
 use std::{
     collections::{BTreeSet, HashMap},

@@ -1,44 +1,44 @@
 //! One pass (pull or push) of a job, page by page.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use crmsync_core::{
-    AuditEntry, AuditOutcome, CanonicalRecord, Change, ChangeKind, ChangesRequest, CrmProviderDyn,
-    DeadLetter, DeadLetterStatus, Direction, Error, ErrorKind, Fields, Link, MatchKey, PageCommit,
-    Record, RecordId, Result, RunRecord, Side, SyncJob, SyncMode, WriteOp, WriteOutcome,
-    WriteSource, normalize_fields,
+    CanonicalRecord, Change, ChangeKind, ChangesRequest, Direction, Error, ErrorKind, Fields, Link,
+    PageCommit, Record, RecordId, Result, RunRecord, Side, SyncJob, SyncMode, WriteSource,
+    normalize_fields,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{
     Binding, Engine, PassContext,
+    apply::record_payload,
     merge::{MergeInput, MergeOutcome, merge},
 };
 
 /// The other side.
-fn other(side: Side) -> Side {
+pub(crate) fn other(side: Side) -> Side {
     match side {
         Side::Local => Side::Remote,
         Side::Remote => Side::Local,
     }
 }
 
-fn direction_of(source: Side) -> Direction {
+pub(crate) fn direction_of(source: Side) -> Direction {
     match source {
         Side::Remote => Direction::Pull,
         Side::Local => Direction::Push,
     }
 }
 
-fn write_source(source: Side) -> WriteSource {
+pub(crate) fn write_source(source: Side) -> WriteSource {
     match source {
         Side::Remote => WriteSource::Remote,
         Side::Local => WriteSource::Local,
     }
 }
 
-fn restrict(fields: &Fields, names: &std::collections::BTreeSet<String>) -> Fields {
+pub(crate) fn restrict(fields: &Fields, names: &std::collections::BTreeSet<String>) -> Fields {
     normalize_fields(
         fields
             .iter()
@@ -49,32 +49,32 @@ fn restrict(fields: &Fields, names: &std::collections::BTreeSet<String>) -> Fiel
 }
 
 /// The plan for one source record.
-struct Plan {
-    source_id: RecordId,
-    local_id: Option<RecordId>,
-    remote_id: Option<RecordId>,
+pub(crate) struct Plan {
+    pub(crate) source_id: RecordId,
+    pub(crate) local_id: Option<RecordId>,
+    pub(crate) remote_id: Option<RecordId>,
     /// New base snapshot once every write succeeds.
-    base: Fields,
+    pub(crate) base: Fields,
     /// Canonical patch for the application, and the values it replaces.
-    local_patch: Fields,
-    local_before: Fields,
+    pub(crate) local_patch: Fields,
+    pub(crate) local_before: Fields,
     /// Canonical patch for the CRM, and the values it replaces.
-    remote_patch: Fields,
-    remote_before: Fields,
-    local_modified_at: Option<DateTime<Utc>>,
-    remote_modified_at: Option<DateTime<Utc>>,
+    pub(crate) remote_patch: Fields,
+    pub(crate) remote_before: Fields,
+    pub(crate) local_modified_at: Option<DateTime<Utc>>,
+    pub(crate) remote_modified_at: Option<DateTime<Utc>>,
     /// The link is new (created, or matched before create).
-    new_link: bool,
-    payload: Value,
-    conflicts: usize,
-    parked: usize,
-    failed: Option<Error>,
-    local_written: bool,
-    remote_written: bool,
+    pub(crate) new_link: bool,
+    pub(crate) payload: Value,
+    pub(crate) conflicts: usize,
+    pub(crate) parked: usize,
+    pub(crate) failed: Option<Error>,
+    pub(crate) local_written: bool,
+    pub(crate) remote_written: bool,
     /// The application's record is created by this plan.
-    creates_local: bool,
+    pub(crate) creates_local: bool,
     /// The CRM's record is created by this plan.
-    creates_remote: bool,
+    pub(crate) creates_remote: bool,
 }
 
 impl Engine {
@@ -453,577 +453,4 @@ impl Engine {
             creates_remote: false,
         }
     }
-
-    /// Links of source records, by source id.
-    async fn links(
-        &self,
-        pass: &PassContext<'_>,
-        side: Side,
-        ids: &[RecordId],
-    ) -> Result<HashMap<RecordId, Link>> {
-        let tenant = &pass.job.tenant;
-        let links = match side {
-            Side::Remote => {
-                self.store
-                    .links_by_remote(tenant, &pass.link_key, ids)
-                    .await?
-            }
-            Side::Local => {
-                self.store
-                    .links_by_local(tenant, &pass.link_key, ids)
-                    .await?
-            }
-        };
-        Ok(links
-            .into_iter()
-            .map(|l| {
-                let id = match side {
-                    Side::Remote => l.remote_id.clone(),
-                    Side::Local => l.local_id.clone(),
-                };
-                (id, l)
-            })
-            .collect())
-    }
-
-    fn provider<'b>(&self, pass: &'b PassContext<'_>, side: Side) -> &'b dyn CrmProviderDyn {
-        match side {
-            Side::Local => pass.binding.local.as_ref(),
-            Side::Remote => pass.binding.remote.as_ref(),
-        }
-    }
-
-    /// A side's record in canonical names (restricted to the synced fields).
-    fn canonical_of(&self, pass: &PassContext<'_>, side: Side, record: &Record) -> Option<Fields> {
-        match side {
-            Side::Local => Some(self.normalize_local(pass, record)),
-            Side::Remote => {
-                let mut ctx = pass.map_context();
-                // The other side's current state is compared, not validated.
-                ctx.skip_validation = true;
-                pass.binding
-                    .mapper
-                    .to_canonical(&ctx, record)
-                    .ok()
-                    .map(|c| c.fields)
-            }
-        }
-    }
-
-    /// The application's record as it will read back from the CRM: fields that flow
-    /// both ways go out and back through the mapping (`Ada@X.io` compares as
-    /// `ada@x.io`, `(212) 736-5000` as `+12127365000`), so formatting alone is never a
-    /// change and a CRM that normalizes what it stores never echoes a write back.
-    /// Fields that cannot be mapped keep their raw values.
-    fn normalize_local(&self, pass: &PassContext<'_>, record: &Record) -> Fields {
-        let synced: std::collections::BTreeSet<String> =
-            pass.inbound.union(&pass.outbound).cloned().collect();
-        let mut fields = restrict(&record.fields, &synced);
-        let mut ctx = pass.map_context();
-        ctx.skip_validation = true;
-        let Ok(remote) = pass
-            .binding
-            .mapper
-            .to_remote(&ctx, record.id.as_str(), &fields)
-        else {
-            return fields;
-        };
-        let probe = Record::new(
-            record.id.clone(),
-            record.object.clone(),
-            normalize_fields(remote),
-        );
-        let Ok(back) = pass.binding.mapper.to_canonical(&ctx, &probe) else {
-            return fields;
-        };
-        for (name, value) in fields.iter_mut() {
-            if pass.inbound.contains(name) && pass.outbound.contains(name) {
-                if let Some(normalized) = back.fields.get(name) {
-                    *value = normalized.clone();
-                }
-            }
-        }
-        fields
-    }
-
-    async fn read_canonical(
-        &self,
-        pass: &PassContext<'_>,
-        side: Side,
-        ids: &[RecordId],
-    ) -> Result<HashMap<RecordId, (Record, Fields)>> {
-        let provider = self.provider(pass, side);
-        let fields = match side {
-            Side::Remote => pass.binding.mapper.remote_fields(&pass.map_context()),
-            Side::Local => Vec::new(),
-        };
-        let chunk = provider
-            .capabilities(&pass.job.object)
-            .max_read_batch
-            .max(1);
-        let mut out = HashMap::new();
-        for ids in ids.chunks(chunk) {
-            for record in provider.read(&pass.job.object, ids, &fields).await? {
-                if let Some(c) = self.canonical_of(pass, side, &record) {
-                    out.insert(record.id.clone(), (record, c));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// For unlinked source records, finds one record on the target side with the same
-    /// normalized email that no other record is linked to.
-    async fn match_before_create(
-        &self,
-        pass: &PassContext<'_>,
-        target: Side,
-        unlinked: &[(Record, CanonicalRecord)],
-    ) -> Result<HashMap<usize, (Record, Fields)>> {
-        let provider = self.provider(pass, target);
-        let caps = provider.capabilities(&pass.job.object);
-        let mut out = HashMap::new();
-        if !caps.find {
-            return Ok(out);
-        }
-        let mut keys = Vec::new();
-        let mut owners = Vec::new();
-        for (i, (_, c)) in unlinked.iter().enumerate() {
-            if let Some(email) = c.fields.get("email").and_then(Value::as_str) {
-                let email = email.trim().to_lowercase();
-                if !email.is_empty() {
-                    keys.push(MatchKey::Email(email));
-                    owners.push(i);
-                }
-            }
-        }
-        if keys.is_empty() {
-            return Ok(out);
-        }
-        let fields = match target {
-            Side::Remote => pass.binding.mapper.remote_fields(&pass.map_context()),
-            Side::Local => Vec::new(),
-        };
-        let mut found: HashMap<usize, Vec<Record>> = HashMap::new();
-        for (keys, owners) in keys
-            .chunks(caps.max_read_batch.max(1))
-            .zip(owners.chunks(caps.max_read_batch.max(1)))
-        {
-            for m in provider.find(&pass.job.object, keys, &fields).await? {
-                if let Some(owner) = owners.get(m.key_index) {
-                    found.entry(*owner).or_default().push(m.record);
-                }
-            }
-        }
-        let candidate_ids: Vec<RecordId> = found.values().flatten().map(|r| r.id.clone()).collect();
-        let taken: HashSet<RecordId> = self
-            .links(pass, target, &candidate_ids)
-            .await?
-            .into_keys()
-            .collect();
-        let mut claimed = HashSet::new();
-        for (owner, records) in found {
-            let free: Vec<Record> = records
-                .into_iter()
-                .filter(|r| !taken.contains(&r.id) && !r.deleted)
-                .collect();
-            // One confident match links; several leave the record to be created
-            // (ambiguity handling belongs to the review queue).
-            if let [record] = free.as_slice() {
-                if claimed.insert(record.id.clone()) {
-                    if let Some(c) = self.canonical_of(pass, target, record) {
-                        out.insert(owner, (record.clone(), c));
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Applies every plan's patches, in batches, on both sides.
-    async fn apply_plans(
-        &self,
-        pass: &PassContext<'_>,
-        source: Side,
-        plans: &mut [Plan],
-        counts: &mut crmsync_core::ObjectReport,
-    ) -> Result<()> {
-        let _ = counts;
-        let job = pass.job;
-        // Remote patches are mapped to the CRM's names first; a mapping failure fails
-        // the record.
-        let mut remote_ops = Vec::new();
-        let mut local_ops = Vec::new();
-        let ctx = pass.map_context();
-        for (i, plan) in plans.iter_mut().enumerate() {
-            if !plan.remote_patch.is_empty() {
-                let id = plan.remote_id.clone();
-                plan.creates_remote = id.is_none();
-                let label = plan.source_id.as_str().to_owned();
-                match pass
-                    .binding
-                    .mapper
-                    .to_remote(&ctx, &label, &plan.remote_patch)
-                {
-                    Ok(fields) if fields.is_empty() => {}
-                    Ok(fields) => remote_ops.push(WriteOp {
-                        key: i.to_string(),
-                        idempotency_key: plan.local_id.as_ref().map(|l| l.as_str().to_owned()),
-                        id,
-                        fields,
-                    }),
-                    Err(failure) => {
-                        plan.failed = failure.errors.into_iter().next();
-                    }
-                }
-            }
-            if plan.failed.is_none() && !plan.local_patch.is_empty() {
-                plan.creates_local = plan.local_id.is_none();
-                local_ops.push(WriteOp {
-                    key: i.to_string(),
-                    id: plan.local_id.clone(),
-                    idempotency_key: plan
-                        .remote_id
-                        .as_ref()
-                        .map(|r| format!("{}/{}/{}", job.connection, job.object, r)),
-                    fields: plan.local_patch.clone(),
-                });
-            }
-        }
-        // Drop ops of failed plans.
-        remote_ops.retain(|op| {
-            op.key
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| plans.get(i))
-                .is_some_and(|p| p.failed.is_none())
-        });
-        if job.options.dry_run {
-            for op in &local_ops {
-                if let Some(p) = op.key.parse::<usize>().ok().and_then(|i| plans.get_mut(i)) {
-                    p.local_written = true;
-                }
-            }
-            for op in &remote_ops {
-                if let Some(p) = op.key.parse::<usize>().ok().and_then(|i| plans.get_mut(i)) {
-                    p.remote_written = true;
-                }
-            }
-            return Ok(());
-        }
-        // The target side first, then corrections of the source side.
-        let order = match source {
-            Side::Remote => [(Side::Local, local_ops), (Side::Remote, remote_ops)],
-            Side::Local => [(Side::Remote, remote_ops), (Side::Local, local_ops)],
-        };
-        for (side, ops) in order {
-            let ops: Vec<WriteOp> = ops
-                .into_iter()
-                .filter(|op| {
-                    op.key
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| plans.get(i))
-                        .is_some_and(|p| p.failed.is_none())
-                })
-                .collect();
-            if ops.is_empty() {
-                continue;
-            }
-            let provider = self.provider(pass, side);
-            let chunk = provider.capabilities(&job.object).max_write_batch.max(1);
-            let mut ops = ops.into_iter().peekable();
-            while ops.peek().is_some() {
-                let batch: Vec<WriteOp> = ops.by_ref().take(chunk).collect();
-                let outcomes: Vec<WriteOutcome> = provider.upsert(&job.object, batch).await?;
-                for outcome in outcomes {
-                    let Some(plan) = outcome
-                        .key
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| plans.get_mut(i))
-                    else {
-                        continue;
-                    };
-                    match outcome.result {
-                        Ok(written) => match side {
-                            Side::Local => {
-                                plan.local_written = true;
-                                plan.local_id = Some(written.id);
-                                if written.modified_at.is_some() {
-                                    plan.local_modified_at = written.modified_at;
-                                }
-                            }
-                            Side::Remote => {
-                                plan.remote_written = true;
-                                plan.remote_id = Some(written.id);
-                                if written.modified_at.is_some() {
-                                    plan.remote_modified_at = written.modified_at;
-                                }
-                            }
-                        },
-                        Err(e) => plan.failed = Some(e),
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Records a plan's results: link and base, audit rows, counts or a dead letter.
-    fn finish_plan(
-        &self,
-        pass: &PassContext<'_>,
-        source: Side,
-        plan: Plan,
-        now: DateTime<Utc>,
-        commit: &mut PageCommit,
-        counts: &mut crmsync_core::ObjectReport,
-    ) {
-        let job = pass.job;
-        counts.conflicts += plan.conflicts as u64;
-        counts.parked += plan.parked as u64;
-        let audit =
-            |operation: &str, before: &Fields, after: &Fields, outcome, error: Option<String>| {
-                AuditEntry {
-                    run_id: pass.run_id,
-                    connection: job.connection.clone(),
-                    object: job.object.clone(),
-                    local_id: plan.local_id.clone(),
-                    remote_id: plan.remote_id.clone(),
-                    operation: operation.to_owned(),
-                    source: write_source(source),
-                    changes: field_changes(before, after),
-                    outcome,
-                    error,
-                    at: now,
-                }
-            };
-        let dry = job.options.dry_run;
-        let planned = if dry {
-            AuditOutcome::Skipped
-        } else {
-            AuditOutcome::Success
-        };
-        let mut rows = Vec::new();
-        if !plan.local_patch.is_empty() && plan.local_written {
-            let created = plan.creates_local;
-            rows.push(audit(
-                if created {
-                    "create_local"
-                } else {
-                    "update_local"
-                },
-                &plan.local_before,
-                &plan.local_patch,
-                planned,
-                None,
-            ));
-            if created {
-                counts.created_local += 1
-            } else {
-                counts.updated_local += 1
-            }
-        }
-        if !plan.remote_patch.is_empty() && plan.remote_written {
-            let created = plan.creates_remote;
-            rows.push(audit(
-                if created {
-                    "create_remote"
-                } else {
-                    "update_remote"
-                },
-                &plan.remote_before,
-                &plan.remote_patch,
-                planned,
-                None,
-            ));
-            if created {
-                counts.created_remote += 1
-            } else {
-                counts.updated_remote += 1
-            }
-        }
-        if let Some(error) = &plan.failed {
-            let operation = format!("sync_{}", direction_of(source).as_str());
-            rows.push(audit(
-                &operation,
-                &Fields::new(),
-                &Fields::new(),
-                AuditOutcome::Failed,
-                Some(error.to_string()),
-            ));
-            let payload = json!({
-                "record": plan.payload,
-                "local_patch": plan.local_patch,
-                "remote_patch": plan.remote_patch,
-                "local_id": plan.local_id,
-                "remote_id": plan.remote_id,
-            });
-            commit.audit.extend(rows);
-            self.dead_letter(
-                pass,
-                source,
-                &plan.source_id,
-                payload,
-                error,
-                commit,
-                counts,
-            );
-            return;
-        }
-        if plan.new_link && rows.is_empty() {
-            rows.push(audit("link", &Fields::new(), &Fields::new(), planned, None));
-        }
-        commit.audit.extend(rows);
-        if let (Some(local_id), Some(remote_id)) = (plan.local_id.clone(), plan.remote_id.clone()) {
-            let hash = CanonicalRecord::new(plan.base.clone()).content_hash();
-            commit.upsert_links.push(Link {
-                local_id,
-                remote_id,
-                base: plan.base,
-                base_hash: hash,
-                remote_modified_at: plan.remote_modified_at,
-                local_modified_at: plan.local_modified_at,
-                synced_at: now,
-            });
-        }
-    }
-
-    async fn apply_deletes(
-        &self,
-        pass: &PassContext<'_>,
-        source: Side,
-        ids: Vec<RecordId>,
-        links: Vec<Link>,
-        commit: &mut PageCommit,
-        counts: &mut crmsync_core::ObjectReport,
-    ) -> Result<()> {
-        let job = pass.job;
-        let target = other(source);
-        let provider = self.provider(pass, target);
-        let now = Utc::now();
-        let mut results: HashMap<String, Result<()>> = HashMap::new();
-        if job.options.dry_run {
-            for id in &ids {
-                results.insert(id.as_str().to_owned(), Ok(()));
-            }
-        } else {
-            let chunk = provider.capabilities(&job.object).max_write_batch.max(1);
-            for ids in ids.chunks(chunk) {
-                for outcome in provider.delete(&job.object, ids).await? {
-                    results.insert(outcome.key, outcome.result.map(|_| ()));
-                }
-            }
-        }
-        let operation = match target {
-            Side::Local => "delete_local",
-            Side::Remote => "delete_remote",
-        };
-        for link in links {
-            let target_id = match target {
-                Side::Local => &link.local_id,
-                Side::Remote => &link.remote_id,
-            };
-            let result = results.remove(target_id.as_str()).unwrap_or(Err(Error::new(
-                ErrorKind::Internal,
-                "no outcome for delete",
-            )));
-            let entry = |outcome, error| AuditEntry {
-                run_id: pass.run_id,
-                connection: job.connection.clone(),
-                object: job.object.clone(),
-                local_id: Some(link.local_id.clone()),
-                remote_id: Some(link.remote_id.clone()),
-                operation: operation.to_owned(),
-                source: write_source(source),
-                changes: json!({}),
-                outcome,
-                error,
-                at: now,
-            };
-            match result {
-                Ok(()) => {
-                    commit.audit.push(entry(
-                        if job.options.dry_run {
-                            AuditOutcome::Skipped
-                        } else {
-                            AuditOutcome::Success
-                        },
-                        None,
-                    ));
-                    commit.delete_links.push(link.local_id.clone());
-                    match target {
-                        Side::Local => counts.deleted_local += 1,
-                        Side::Remote => counts.deleted_remote += 1,
-                    }
-                }
-                Err(e) => {
-                    commit
-                        .audit
-                        .push(entry(AuditOutcome::Failed, Some(e.to_string())));
-                    let source_id = match source {
-                        Side::Local => link.local_id.clone(),
-                        Side::Remote => link.remote_id.clone(),
-                    };
-                    self.dead_letter(pass, source, &source_id, json!({"delete": true, "local_id": link.local_id, "remote_id": link.remote_id}), &e, commit, counts);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn dead_letter(
-        &self,
-        pass: &PassContext<'_>,
-        source: Side,
-        record_id: &RecordId,
-        payload: Value,
-        error: &Error,
-        commit: &mut PageCommit,
-        counts: &mut crmsync_core::ObjectReport,
-    ) {
-        let now = Utc::now();
-        tracing::info!(
-            connection = %pass.job.connection,
-            object = %pass.job.object,
-            record = %record_id,
-            kind = %error.kind(),
-            "record sent to the dead-letter queue"
-        );
-        counts.dead_letters += 1;
-        commit.dead_letters.push(DeadLetter {
-            id: None,
-            run_id: pass.run_id,
-            connection: pass.job.connection.clone(),
-            object: pass.job.object.clone(),
-            direction: direction_of(source),
-            record_id: record_id.clone(),
-            payload,
-            error_kind: error.kind().as_str().to_owned(),
-            error_message: error.to_string(),
-            field: error.context().field.clone(),
-            rule: error.context().rule.clone(),
-            attempts: 1,
-            status: DeadLetterStatus::Pending,
-            first_failed_at: now,
-            last_failed_at: now,
-        });
-    }
-}
-
-fn record_payload(record: &Record) -> Value {
-    serde_json::to_value(record).unwrap_or(Value::Null)
-}
-
-fn field_changes(before: &Fields, after: &Fields) -> Value {
-    let mut out = BTreeMap::new();
-    for (field, value) in after {
-        out.insert(
-            field.clone(),
-            json!({"before": before.get(field).cloned().unwrap_or(Value::Null), "after": value}),
-        );
-    }
-    json!(out)
 }
