@@ -53,6 +53,7 @@ pub use record::{
 };
 pub use store::{
     AuditEntry, AuditOutcome, Checkpoint, ConnectionConfig, Credentials, DeadLetter,
-    DeadLetterStatus, Lease, Link, LinkKey, MirrorRecord, MirrorWrite, PageCommit, RunFilter,
-    RunId, RunRecord, RunStatus, SyncStore, WriteSource,
+    DeadLetterStatus, Lease, Link, LinkKey, MirrorRecord, MirrorWrite, PageCommit, ReviewChoice,
+    ReviewFilter, ReviewItem, ReviewKind, ReviewStatus, RunFilter, RunId, RunRecord, RunStatus,
+    SyncStore, WriteSource,
 };

@@ -228,6 +228,13 @@ pub trait CrmProvider: Send + Sync + 'static {
     fn api_calls(&self) -> u64 {
         0
     }
+
+    /// The canonical fields this side can hold, when it cannot hold every field (a
+    /// CRM seen through its mapping); `None` means any field. The engine syncs only
+    /// fields both the binding's mapping and this list name.
+    fn writable_fields(&self, _object: &ObjectKind) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// The object-safe twin of [`CrmProvider`], implemented for every provider.
@@ -264,6 +271,7 @@ pub trait CrmProviderDyn: Send + Sync + 'static {
         ids: &'a [RecordId],
     ) -> BoxFuture<'a, Result<Vec<WriteOutcome>>>;
     fn api_calls(&self) -> u64;
+    fn writable_fields(&self, object: &ObjectKind) -> Option<Vec<String>>;
 }
 
 impl<T: CrmProvider> CrmProviderDyn for T {
@@ -315,5 +323,8 @@ impl<T: CrmProvider> CrmProviderDyn for T {
     }
     fn api_calls(&self) -> u64 {
         CrmProvider::api_calls(self)
+    }
+    fn writable_fields(&self, object: &ObjectKind) -> Option<Vec<String>> {
+        CrmProvider::writable_fields(self, object)
     }
 }

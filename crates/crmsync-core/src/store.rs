@@ -364,6 +364,130 @@ pub struct MirrorWrite {
     pub idempotency_key: Option<String>,
 }
 
+/// Why a record waits in the review queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewKind {
+    /// Fields changed on both sides under the `manual` strategy.
+    Conflict,
+    /// Several records could be the same person; none was linked or created.
+    AmbiguousMatch,
+}
+
+impl ReviewKind {
+    /// Stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Conflict => "conflict",
+            Self::AmbiguousMatch => "ambiguous_match",
+        }
+    }
+}
+
+/// The state of a review item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    /// Waiting for a person.
+    Pending,
+    /// Decided; the next sync applies the decision.
+    Resolved,
+    /// The decision was applied to both sides.
+    Applied,
+    /// Dismissed without a decision (the fields stay as they are).
+    Dismissed,
+}
+
+impl ReviewStatus {
+    /// Stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Resolved => "resolved",
+            Self::Applied => "applied",
+            Self::Dismissed => "dismissed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "resolved" => Some(Self::Resolved),
+            "applied" => Some(Self::Applied),
+            "dismissed" => Some(Self::Dismissed),
+            _ => None,
+        }
+    }
+}
+
+/// A person's decision for one field of a review item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "take", content = "value")]
+pub enum ReviewChoice {
+    /// Keep the application's value.
+    Local,
+    /// Keep the CRM's value.
+    Remote,
+    /// Write this value to both sides (`null` clears).
+    Value(Value),
+}
+
+/// A record (or some of its fields) parked for a person to decide. While it waits,
+/// the record's other fields keep syncing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewItem {
+    /// Assigned by the store.
+    pub id: Option<i64>,
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The object.
+    pub object: ObjectKind,
+    /// Why it is here.
+    pub kind: ReviewKind,
+    /// The application's record, if any.
+    pub local_id: Option<RecordId>,
+    /// The CRM's record, if any.
+    pub remote_id: Option<RecordId>,
+    /// The conflicting fields (canonical names); empty for ambiguous matches.
+    pub fields: Vec<String>,
+    /// Base snapshot values of those fields.
+    pub base: Fields,
+    /// The application's values of those fields (for a match: the record to place).
+    pub local: Fields,
+    /// The CRM's values of those fields.
+    pub remote: Fields,
+    /// Candidate record ids, for ambiguous matches, best first.
+    pub candidates: Vec<RecordId>,
+    /// A sentence saying why.
+    pub reason: String,
+    /// Its state.
+    pub status: ReviewStatus,
+    /// The decision, per field, once resolved.
+    pub resolution: BTreeMap<String, ReviewChoice>,
+    /// Who resolved or dismissed it.
+    pub resolved_by: Option<String>,
+    /// When it was resolved or dismissed.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// When it was first parked.
+    pub created_at: DateTime<Utc>,
+    /// When it was last parked again or changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Filters the review queue.
+#[derive(Clone, Debug, Default)]
+pub struct ReviewFilter {
+    /// Only this connection.
+    pub connection: Option<ConnectionId>,
+    /// Only this object.
+    pub object: Option<ObjectKind>,
+    /// Only this status.
+    pub status: Option<ReviewStatus>,
+    /// At most this many, oldest first (default 100).
+    pub limit: Option<u32>,
+}
+
 /// Everything one page of sync commits, in ONE store transaction.
 #[derive(Clone, Debug)]
 pub struct PageCommit {
@@ -381,6 +505,11 @@ pub struct PageCommit {
     pub dead_letters: Vec<DeadLetter>,
     /// The cursor to store after this page.
     pub checkpoint: Option<(Direction, Cursor)>,
+    /// Items to park for review. A pending item for the same (connection, object,
+    /// kind, local id, remote id) is updated in place, never duplicated.
+    pub review_items: Vec<ReviewItem>,
+    /// Resolved review items whose decision this page applied (become `applied`).
+    pub applied_reviews: Vec<i64>,
 }
 
 impl PageCommit {
@@ -394,6 +523,8 @@ impl PageCommit {
             audit: Vec::new(),
             dead_letters: Vec::new(),
             checkpoint: None,
+            review_items: Vec::new(),
+            applied_reviews: Vec::new(),
         }
     }
 }
@@ -583,6 +714,38 @@ pub trait SyncStore: Send + Sync + 'static {
         tenant: &'a TenantId,
         object: &'a ObjectKind,
     ) -> BoxFuture<'a, Result<u64>>;
+
+    /// Review items, oldest first.
+    fn list_review_items<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        filter: &'a ReviewFilter,
+    ) -> BoxFuture<'a, Result<Vec<ReviewItem>>>;
+
+    /// One review item.
+    fn get_review_item<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        id: i64,
+    ) -> BoxFuture<'a, Result<Option<ReviewItem>>>;
+
+    /// Records a person's decision on a pending item (status `resolved`, with who and
+    /// when); `false` if there is no pending item with that id.
+    fn resolve_review_item<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        id: i64,
+        resolution: BTreeMap<String, ReviewChoice>,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    /// Dismisses a pending item; `false` if there is no pending item with that id.
+    fn dismiss_review_item<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        id: i64,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<bool>>;
 
     /// Takes or renews a lease; `false` when another holder has it.
     fn acquire_lease<'a>(

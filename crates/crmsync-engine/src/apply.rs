@@ -158,7 +158,19 @@ impl Engine {
     ) {
         let job = pass.job;
         counts.conflicts += plan.conflicts as u64;
-        counts.parked += plan.parked as u64;
+        if let (Some(review), Some(local_id)) = (&plan.review, &plan.local_id) {
+            let mut seen = pass.parked_seen.lock().unwrap_or_else(|p| p.into_inner());
+            for field in &review.fields {
+                if seen.insert((local_id.clone(), field.clone())) {
+                    counts.parked += 1;
+                }
+            }
+        }
+        if let Some(review) = &plan.review {
+            if !job.options.dry_run {
+                commit.review_items.push(review.clone());
+            }
+        }
         let audit =
             |operation: &str, before: &Fields, after: &Fields, outcome, error: Option<String>| {
                 AuditEntry {

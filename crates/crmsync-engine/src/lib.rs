@@ -32,6 +32,7 @@ mod apply;
 mod mapped;
 mod merge;
 mod pipeline;
+mod review;
 mod sides;
 
 use std::{
@@ -245,11 +246,15 @@ impl Engine {
         run: &mut RunRecord,
     ) -> Result<Option<String>> {
         let mut stopped = None;
+        // Decisions people took on parked fields go out first, so the passes below
+        // see them settled.
+        self.apply_reviews(job, binding, run).await?;
+        let parked = std::sync::Mutex::default();
         if matches!(job.direction, Direction::Pull | Direction::Both) {
-            stopped = self.pass(job, binding, run, Side::Remote).await?;
+            stopped = self.pass(job, binding, run, Side::Remote, &parked).await?;
         }
         if matches!(job.direction, Direction::Push | Direction::Both) {
-            let push_stop = self.pass(job, binding, run, Side::Local).await?;
+            let push_stop = self.pass(job, binding, run, Side::Local, &parked).await?;
             stopped = stopped.or(push_stop);
         }
         Ok(stopped)
@@ -277,6 +282,22 @@ impl crmsync_core::SyncEngine for Engine {
     }
 }
 
+/// The canonical fields that flow inbound and outbound: the mapping's, limited to what
+/// the application side can hold when it says so (a CRM seen through its mapping).
+pub(crate) fn synced_fields(
+    binding: &Binding,
+    ctx: &MapContext<'_>,
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut inbound: BTreeSet<String> = binding.mapper.inbound_fields(ctx).into_iter().collect();
+    let mut outbound: BTreeSet<String> = binding.mapper.outbound_fields(ctx).into_iter().collect();
+    if let Some(holds) = binding.local.writable_fields(ctx.object) {
+        let holds: BTreeSet<String> = holds.into_iter().collect();
+        inbound.retain(|f| holds.contains(f));
+        outbound.retain(|f| holds.contains(f));
+    }
+    (inbound, outbound)
+}
+
 /// Everything a pass needs about its job, computed once.
 pub(crate) struct PassContext<'a> {
     pub job: &'a SyncJob,
@@ -285,6 +306,10 @@ pub(crate) struct PassContext<'a> {
     pub inbound: BTreeSet<String>,
     pub outbound: BTreeSet<String>,
     pub run_id: Option<crmsync_core::RunId>,
+    /// Fields parked in this run, by local id: a conflict seen by both passes of a run
+    /// counts once.
+    pub parked_seen:
+        &'a std::sync::Mutex<std::collections::HashSet<(crmsync_core::RecordId, String)>>,
 }
 
 impl PassContext<'_> {

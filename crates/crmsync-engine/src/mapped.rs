@@ -183,4 +183,9 @@ impl CrmProvider for MappedProvider {
     fn api_calls(&self) -> u64 {
         self.inner.api_calls()
     }
+
+    fn writable_fields(&self, object: &ObjectKind) -> Option<Vec<String>> {
+        // What the inner CRM can be written (outbound rules) is what it can hold.
+        Some(self.mapper.outbound_fields(&self.ctx(object, true)))
+    }
 }

@@ -13,6 +13,7 @@ use serde_json::Value;
 #[derive(Clone, Debug)]
 pub struct ConflictPolicy {
     default: ConflictStrategy,
+    merge_fallback: ConflictStrategy,
     objects: HashMap<ObjectKind, ConflictStrategy>,
     fields: HashMap<(ObjectKind, String), ConflictStrategy>,
 }
@@ -28,9 +29,40 @@ impl ConflictPolicy {
     pub fn new(default: ConflictStrategy) -> Self {
         Self {
             default,
+            merge_fallback: ConflictStrategy::RemoteWins,
             objects: HashMap::new(),
             fields: HashMap::new(),
         }
+    }
+
+    /// The requirements' recommended rules: the CRM wins by default (and for phone and
+    /// email), the application wins for call dispositions and notes, and lead status
+    /// goes to the most recent write.
+    pub fn recommended() -> Self {
+        let mut policy = Self::new(ConflictStrategy::RemoteWins);
+        for object in [ObjectKind::Contact, ObjectKind::Lead] {
+            policy = policy
+                .field(object.clone(), "phone", ConflictStrategy::RemoteWins)
+                .field(object.clone(), "email", ConflictStrategy::RemoteWins)
+                .field(object, "lead_status", ConflictStrategy::LastWriteWins);
+        }
+        policy
+            .field(
+                ObjectKind::Activity,
+                "disposition",
+                ConflictStrategy::LocalWins,
+            )
+            .field(ObjectKind::Activity, "notes", ConflictStrategy::LocalWins)
+    }
+
+    /// What `field_merge` falls back to for a field changed on both sides to different
+    /// values (default: remote wins).
+    pub fn merge_fallback(mut self, fallback: ConflictStrategy) -> Self {
+        self.merge_fallback = match fallback {
+            ConflictStrategy::FieldMerge => ConflictStrategy::RemoteWins,
+            other => other,
+        };
+        self
     }
 
     /// Sets the strategy of one object.
@@ -62,7 +94,11 @@ impl ConflictPolicy {
 
 impl ConflictResolver for ConflictPolicy {
     fn resolve(&self, input: &ConflictInput<'_>) -> FieldDecision {
-        self.strategy(input.object, input.field).resolve(input)
+        match self.strategy(input.object, input.field) {
+            // Non-conflicting fields already merged; a true conflict takes the fallback.
+            ConflictStrategy::FieldMerge => self.merge_fallback.resolve(input),
+            strategy => strategy.resolve(input),
+        }
     }
 }
 

@@ -67,7 +67,8 @@ pub(crate) struct Plan {
     pub(crate) new_link: bool,
     pub(crate) payload: Value,
     pub(crate) conflicts: usize,
-    pub(crate) parked: usize,
+    /// A review item for the parked fields, if any.
+    pub(crate) review: Option<crmsync_core::ReviewItem>,
     pub(crate) failed: Option<Error>,
     pub(crate) local_written: bool,
     pub(crate) remote_written: bool,
@@ -86,6 +87,7 @@ impl Engine {
         binding: &Binding,
         run: &mut RunRecord,
         source: Side,
+        parked_seen: &std::sync::Mutex<std::collections::HashSet<(RecordId, String)>>,
     ) -> Result<Option<String>> {
         let link_key = crmsync_core::LinkKey {
             connection: job.connection.clone(),
@@ -97,13 +99,15 @@ impl Engine {
             object: &job.object,
             skip_validation: job.options.skip_validation,
         };
+        let synced = crate::synced_fields(binding, &ctx0);
         let pass = PassContext {
             job,
             binding,
             link_key,
-            inbound: binding.mapper.inbound_fields(&ctx0).into_iter().collect(),
-            outbound: binding.mapper.outbound_fields(&ctx0).into_iter().collect(),
+            inbound: synced.0,
+            outbound: synced.1,
             run_id: run.id,
+            parked_seen,
         };
         let direction = direction_of(source);
         let provider = match source {
@@ -376,7 +380,7 @@ impl Engine {
                             new_link: true,
                             payload: record_payload(&record),
                             conflicts: 0,
-                            parked: 0,
+                            review: None,
                             failed: None,
                             local_written: false,
                             remote_written: false,
@@ -425,6 +429,39 @@ impl Engine {
             },
             pass.binding.conflicts.as_ref(),
         );
+        let review = (!outcome.parked.is_empty()).then(|| {
+            let pick = |from: &Fields| -> Fields {
+                outcome
+                    .parked
+                    .iter()
+                    .filter_map(|f| from.get(f).map(|v| (f.clone(), v.clone())))
+                    .collect()
+            };
+            let now = chrono::Utc::now();
+            crmsync_core::ReviewItem {
+                id: None,
+                connection: pass.job.connection.clone(),
+                object: pass.job.object.clone(),
+                kind: crmsync_core::ReviewKind::Conflict,
+                local_id: Some(link.map_or_else(|| local_rec.id.clone(), |l| l.local_id.clone())),
+                remote_id: Some(link.map_or_else(|| remote_rec.id.clone(), |l| l.remote_id.clone())),
+                fields: outcome.parked.clone(),
+                base: pick(base),
+                local: pick(local),
+                remote: pick(remote),
+                candidates: Vec::new(),
+                reason: format!(
+                    "{} changed on both sides since the last sync; the manual strategy leaves the decision to a person",
+                    outcome.parked.join(", ")
+                ),
+                status: crmsync_core::ReviewStatus::Pending,
+                resolution: Default::default(),
+                resolved_by: None,
+                resolved_at: None,
+                created_at: now,
+                updated_at: now,
+            }
+        });
         let before = |current: &Fields, patch: &Fields| -> Fields {
             patch
                 .keys()
@@ -445,7 +482,7 @@ impl Engine {
             new_link: false,
             payload: record_payload(record),
             conflicts: outcome.conflicts.len(),
-            parked: outcome.parked.len(),
+            review,
             failed: None,
             local_written: false,
             remote_written: false,

@@ -5,9 +5,10 @@
 //! official SDKs and ETL tools work against it unmodified. Fault schedules (429 bursts, 5xx,
 //! connection resets, slow or malformed responses, token expiry) make failure paths testable.
 //!
-//! Simulators: [`hubspot`] (HubSpot CRM v3). The `crmsync-sim` binary serves them standalone:
-//! `crmsync-sim hubspot --port 0 --contacts 1000 --seed 42` prints one JSON line with the base
-//! URL and credentials, then serves until killed.
+//! Simulators: [`hubspot`] (HubSpot CRM v3) and [`salesforce`] (Salesforce REST and Bulk API
+//! 2.0). The `crmsync-sim` binary serves them standalone:
+//! `crmsync-sim hubspot --port 0 --contacts 1000 --seed 42` (or `crmsync-sim salesforce …`)
+//! prints one JSON line with the base URL and credentials, then serves until killed.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -23,6 +24,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod common;
 pub mod hubspot;
+pub mod salesforce;
 
 pub use hubspot::{Faults, HubSpotSim, HubSpotSimConfig, SimRecord, SimStats};
+pub use salesforce::{SalesforceSim, SalesforceSimConfig, SfRecord, SfStats};

@@ -19,11 +19,18 @@ const MAX_BINDS: usize = 65_535;
 /// Connections per store.
 const POOL_SIZE: u32 = 8;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "review_queue",
+        sql: include_str!("../migrations/postgres/0002_review_queue.sql"),
+    },
+];
 
 const DIALECT: Dialect = Dialect {
     max_binds: MAX_BINDS,

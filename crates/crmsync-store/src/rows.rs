@@ -4,8 +4,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use crmsync_core::{
-    AuditOutcome, Direction, Error, ErrorKind, Link, ObjectReport, RecordId, Result, Retry,
-    RunRecord, SyncMode, WriteSource,
+    AuditOutcome, ConnectionId, Direction, Error, ErrorKind, Link, ObjectKind, ObjectReport,
+    RecordId, Result, Retry, ReviewItem, ReviewKind, ReviewStatus, RunRecord, SyncMode,
+    WriteSource,
 };
 
 /// Timestamps are stored as microseconds since the Unix epoch (UTC) in every backend,
@@ -139,6 +140,86 @@ pub(crate) fn run_id_of(run: &RunRecord) -> Result<i64> {
     })
 }
 
+/// The default number of items [`crmsync_core::SyncStore::list_review_items`] returns.
+pub(crate) const DEFAULT_REVIEW_LIMIT: u32 = 100;
+
+/// Parses a stored review kind.
+pub(crate) fn parse_review_kind(name: &str) -> Result<ReviewKind> {
+    match name {
+        "conflict" => Ok(ReviewKind::Conflict),
+        "ambiguous_match" => Ok(ReviewKind::AmbiguousMatch),
+        other => Err(corrupt(format!("unknown review kind {other:?}"))),
+    }
+}
+
+/// Parses a stored review status.
+pub(crate) fn parse_review_status(name: &str) -> Result<ReviewStatus> {
+    ReviewStatus::parse(name).ok_or_else(|| corrupt(format!("unknown review status {name:?}")))
+}
+
+/// What makes a pending review item unique within a tenant: a later park of the same
+/// key updates it in place. A missing id equals an empty one, as in the SQL stores'
+/// `COALESCE(local_id, '')` index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ReviewKey {
+    connection: ConnectionId,
+    object: ObjectKind,
+    kind: &'static str,
+    local_id: String,
+    remote_id: String,
+}
+
+/// The pending-item key of a review item.
+pub(crate) fn review_key(item: &ReviewItem) -> ReviewKey {
+    let text = |id: &Option<RecordId>| id.as_ref().map(|id| id.as_str().to_owned());
+    ReviewKey {
+        connection: item.connection.clone(),
+        object: item.object.clone(),
+        kind: item.kind.as_str(),
+        local_id: text(&item.local_id).unwrap_or_default(),
+        remote_id: text(&item.remote_id).unwrap_or_default(),
+    }
+}
+
+/// The review items of a page as the store parks them: pending, undecided, with
+/// timestamps at stored precision and no id; an item parked twice in one page is kept
+/// once, where it first appeared, with its first `created_at` and its last content
+/// (as parking them one after the other would leave it).
+pub(crate) fn parked_reviews(items: Vec<ReviewItem>) -> Vec<ReviewItem> {
+    let mut kept: Vec<ReviewItem> = Vec::with_capacity(items.len());
+    let mut by_key: HashMap<ReviewKey, usize> = HashMap::with_capacity(items.len());
+    for mut item in items {
+        item.id = None;
+        item.status = ReviewStatus::Pending;
+        item.resolution.clear();
+        item.resolved_by = None;
+        item.resolved_at = None;
+        item.created_at = truncate(item.created_at);
+        item.updated_at = truncate(item.updated_at);
+        match by_key.get(&review_key(&item)) {
+            Some(&index) => repark(&mut kept[index], item),
+            None => {
+                by_key.insert(review_key(&item), kept.len());
+                kept.push(item);
+            }
+        }
+    }
+    kept
+}
+
+/// Updates a pending item in place with what a later park of the same key says:
+/// fields, values, candidates, reason and `updated_at` (id, `created_at` and the key
+/// stay).
+pub(crate) fn repark(stored: &mut ReviewItem, item: ReviewItem) {
+    stored.fields = item.fields;
+    stored.base = item.base;
+    stored.local = item.local;
+    stored.remote = item.remote;
+    stored.candidates = item.candidates;
+    stored.reason = item.reason;
+    stored.updated_at = item.updated_at;
+}
+
 /// A row the store cannot interpret: written by something else, or corrupted.
 pub(crate) fn corrupt(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Storage, message)
@@ -243,6 +324,7 @@ pub(crate) fn stored_link(mut link: Link) -> Link {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use chrono::Timelike;
     use crmsync_core::Fields;
 
     fn link(local: &str, remote: &str) -> Link {
@@ -270,6 +352,57 @@ mod tests {
             .map(|l| (l.local_id.as_str(), l.remote_id.as_str()))
             .collect();
         assert_eq!(pairs, vec![("l1", "r3"), ("l4", "r2")]);
+    }
+
+    fn item(local: Option<&str>, reason: &str, secs: i64) -> ReviewItem {
+        let at = DateTime::from_timestamp(1_700_000_000 + secs, 1_234_567).unwrap();
+        ReviewItem {
+            id: Some(99),
+            connection: "crm".into(),
+            object: ObjectKind::Contact,
+            kind: ReviewKind::Conflict,
+            local_id: local.map(RecordId::from),
+            remote_id: None,
+            fields: vec!["email".to_owned()],
+            base: Fields::new(),
+            local: Fields::new(),
+            remote: Fields::new(),
+            candidates: Vec::new(),
+            reason: reason.to_owned(),
+            status: ReviewStatus::Resolved,
+            resolution: [("email".to_owned(), crmsync_core::ReviewChoice::Local)].into(),
+            resolved_by: Some("someone".to_owned()),
+            resolved_at: Some(at),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn reviews_parked_twice_in_a_page_are_kept_once_as_pending() {
+        let out = parked_reviews(vec![
+            item(Some("l-1"), "a", 0),
+            item(None, "b", 1),
+            item(Some("l-1"), "c", 2),
+            item(Some(""), "d", 3),
+        ]);
+        let reasons: Vec<_> = out.iter().map(|i| i.reason.as_str()).collect();
+        assert_eq!(reasons, vec!["c", "d"], "a missing id equals an empty one");
+        assert_eq!(
+            out[0].created_at,
+            item(None, "", 0)
+                .created_at
+                .with_nanosecond(1_234_000)
+                .unwrap()
+        );
+        assert_eq!(out[0].updated_at.timestamp(), 1_700_000_002);
+        for parked in &out {
+            assert_eq!(parked.id, None);
+            assert_eq!(parked.status, ReviewStatus::Pending);
+            assert!(parked.resolution.is_empty());
+            assert_eq!(parked.resolved_by, None);
+            assert_eq!(parked.resolved_at, None);
+        }
     }
 
     #[test]

@@ -29,11 +29,18 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections of a file store: readers run beside the one writer (WAL).
 const FILE_POOL_SIZE: u32 = 4;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "review_queue",
+        sql: include_str!("../migrations/sqlite/0002_review_queue.sql"),
+    },
+];
 
 const DIALECT: Dialect = Dialect {
     max_binds: MAX_BINDS,

@@ -43,7 +43,83 @@ async fn sqlite_file_store_conforms() {
         .fetch_all(store.pool())
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
+    store.close().await;
+}
+
+/// A database created by version 1 of the schema (with its placeholder review queue)
+/// migrates to the review queue on open, keeping its data.
+#[tokio::test]
+async fn sqlite_store_migrates_a_version_1_database() {
+    use crmsync_core::{
+        LinkKey, ObjectKind, PageCommit, ReviewFilter, ReviewItem, ReviewKind, ReviewStatus,
+        SyncStore, TenantId,
+    };
+
+    let dir = common::TempDir::new("crmsync-store-upgrade");
+    let path = dir.path().join("crmsync.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options)
+        .await
+        .expect("SQLite file");
+    sqlx::raw_sql(include_str!("../migrations/sqlite/0001_initial.sql"))
+        .execute(&pool)
+        .await
+        .expect("schema version 1");
+    sqlx::raw_sql(
+        "CREATE TABLE crmsync_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at BIGINT NOT NULL); \
+         INSERT INTO crmsync_migrations VALUES (1, 'initial', 0); \
+         INSERT INTO links VALUES ('old', 'crm', 'contact', 'l-1', 'r-1', '{}', 0, NULL, \
+         NULL, 0);",
+    )
+    .execute(&pool)
+    .await
+    .expect("version 1 data");
+    pool.close().await;
+
+    let store = SqliteStore::open(&path, key()).await.expect("migrate");
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM crmsync_migrations")
+        .fetch_all(store.pool())
+        .await
+        .expect("migrations");
+    assert_eq!(versions, vec![1, 2]);
+    let tenant = TenantId::new("old");
+    let links = LinkKey {
+        connection: "crm".into(),
+        object: ObjectKind::Contact,
+    };
+    assert_eq!(store.count_links(&tenant, &links).await.expect("links"), 1);
+    let now = chrono::Utc::now();
+    let mut commit = PageCommit::new("crm".into(), ObjectKind::Contact);
+    commit.review_items = vec![ReviewItem {
+        id: None,
+        connection: "crm".into(),
+        object: ObjectKind::Contact,
+        kind: ReviewKind::AmbiguousMatch,
+        local_id: Some("l-2".into()),
+        remote_id: None,
+        fields: Vec::new(),
+        base: Default::default(),
+        local: Default::default(),
+        remote: Default::default(),
+        candidates: vec!["r-2".into(), "r-3".into()],
+        reason: "two contacts share the email".to_owned(),
+        status: ReviewStatus::Pending,
+        resolution: Default::default(),
+        resolved_by: None,
+        resolved_at: None,
+        created_at: now,
+        updated_at: now,
+    }];
+    store.commit_page(&tenant, commit).await.expect("park");
+    let items = store
+        .list_review_items(&tenant, &ReviewFilter::default())
+        .await
+        .expect("list");
+    assert_eq!(items.len(), 1);
     store.close().await;
 }
 
@@ -69,7 +145,7 @@ async fn postgres_store_conforms() {
         .fetch_all(again.pool())
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
     again.close().await;
 
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(

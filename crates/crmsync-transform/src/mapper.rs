@@ -13,19 +13,32 @@ use crmsync_core::{
 use serde_json::Value;
 
 use crate::{
-    FieldDirection, MappingConfig, ObjectMapping, PhoneRegion,
+    MappingConfig,
     transforms::{
-        Transform, TransformEnv, TransformRegistry, warm_up_country_table, warm_up_phone_metadata,
+        Transform, TransformEnv, TransformFactory, TransformRegistry, warm_up_country_table,
+        warm_up_phone_metadata,
     },
-    validate::Check,
 };
 
+mod compile;
+mod run;
+
+pub(crate) use compile::CompiledObject;
+#[cfg(test)]
+use compile::looks_personal;
+use run::Findings;
+#[cfg(test)]
+use run::describe;
+
 /// A [`FieldMapper`] driven by a [`MappingConfig`]: per object, a list of rules that each
-/// map one canonical field to one remote field, in a direction, through a named
-/// [transform](crate::transforms), under validations.
+/// map one canonical field to one remote field (or several, for transforms such as
+/// `split_name`), in a direction, through a [transform](crate::transforms), under
+/// validations.
 ///
-/// The configuration is checked and compiled once, in [`DeclarativeMapper::new`]; mapping
-/// a record then does no parsing of the configuration.
+/// The configuration is checked and compiled once, in [`DeclarativeMapper::new`]:
+/// transforms built with their options (expressions parsed, picklist tables indexed),
+/// regexes compiled. Mapping a record then parses nothing and allocates little beyond
+/// the output map.
 ///
 /// - Inbound ([`to_canonical`](FieldMapper::to_canonical)): for each inbound rule the
 ///   remote value is read (`null` or `""` mean no value; remote fields without a rule are
@@ -39,7 +52,14 @@ use crate::{
 ///   on as `Value::Null`: each provider sends its own form of "clear" (HubSpot an empty
 ///   string). Clearing a `required` field fails.
 /// - With [`MapContext::skip_validation`], `required`, validations and failing transforms
-///   are not enforced; a value a transform could not convert is kept as received.
+///   are not enforced; a value a transform could not convert is kept as received. What
+///   would have failed is recorded: [`to_canonical_outcome`](Self::to_canonical_outcome)
+///   and [`to_remote_outcome`](Self::to_remote_outcome) return it as warnings.
+/// - A rule with several canonical fields (`local = ["first_name", "last_name"]`) writes
+///   outbound only from a patch that carries all of them; see
+///   [`field_groups`](Self::field_groups).
+/// - [`check_against`](Self::check_against) checks the rules against what the provider's
+///   `describe()` reports.
 /// - When the object's mapping has a [`phone_region`](crate::ObjectMapping::phone_region),
 ///   each record's transforms get a [`TransformEnv`] whose
 ///   [`phone_region`](TransformEnv::phone_region) is the record's country (inbound: the
@@ -95,10 +115,11 @@ pub struct DeclarativeMapper {
 /// use serde_json::Value;
 /// use std::sync::Arc;
 ///
-/// /// Dollars as text ⇄ cents as a number.
+/// /// Dollars as text ⇄ cents as a number (the built-in `currency_cents` does this
+/// /// exactly; this one shows how a transform is written).
 /// struct Cents;
 /// impl Transform for Cents {
-///     fn name(&self) -> &str { "currency_cents" }
+///     fn name(&self) -> &str { "cents" }
 ///     fn inbound(&self, v: &Value, _: &TransformEnv) -> Result<Value, TransformError> {
 ///         let text = crmsync_transform::normalize_decimal(v.as_str().unwrap_or_default())?;
 ///         let (whole, frac) = text.split_once('.').unwrap_or((&text, "0"));
@@ -113,7 +134,7 @@ pub struct DeclarativeMapper {
 /// }
 ///
 /// let config = MappingConfig::default()
-///     .with_object("deal", [FieldRule::new("amount_cents", "amount").transform("currency_cents")]);
+///     .with_object("deal", [FieldRule::new("amount_cents", "amount").transform("cents")]);
 /// let mapper = DeclarativeMapper::builder(config).transform(Arc::new(Cents)).build()?;
 /// # Ok::<(), crmsync_core::Error>(())
 /// ```
@@ -129,19 +150,37 @@ impl DeclarativeMapperBuilder {
         self
     }
 
+    /// Registers a factory of transforms configured per rule (`transform = { name =
+    /// "...", ... }`), replacing a built-in one of the same name; see
+    /// [`TransformFactory`].
+    pub fn transform_factory(mut self, factory: Arc<dyn TransformFactory>) -> Self {
+        self.registry.register_factory(factory);
+        self
+    }
+
     /// Checks and compiles the configuration.
     ///
     /// # Errors
-    /// [`ErrorKind::Config`] listing every problem, each naming the object and the rule
-    /// and saying what to do: an unknown `default_region` or transform, an empty field
+    /// [`ErrorKind::Config`] naming the file (when the configuration came from one) and
+    /// listing every problem, each naming the object and the rule and saying what to do:
+    /// an unknown `default_region` or transform, bad transform options (an `expr` that
+    /// does not parse, a `picklist_map` without `map`), a transform on the wrong number of
+    /// fields, a bidirectional rule whose transform is not reversible, an empty field
     /// name, two rules writing one target (two inbound rules with the same `local`, or two
     /// outbound rules with the same `remote`), an invalid validation (a bad regex, min >
     /// max), a `null` default or one that fails its own validations.
     pub fn build(self) -> Result<DeclarativeMapper> {
-        let env = TransformEnv::new(&self.config.default_region)?;
+        let env = TransformEnv::new(&self.config.default_region)
+            .map_err(|err| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("{}: {}", self.config.origin(), err.message()),
+                )
+            })?
+            .with_remote_values(self.config.remote_values);
         // libphonenumber loads its metadata on first use (~100 ms): pay that now, not on
         // the first record of a sync run.
-        warm_up_phone_metadata();
+        warm_up_phone_metadata(env.region_id());
         if self
             .config
             .objects
@@ -163,13 +202,17 @@ impl DeclarativeMapperBuilder {
                 ));
                 continue;
             }
-            let object = compile_object(&kind, mapping, &self.registry, &mut problems);
+            let object = compile::compile_object(&kind, mapping, &self.registry, &mut problems);
             objects.insert(kind, object);
         }
         if !problems.is_empty() {
             return Err(Error::new(
                 ErrorKind::Config,
-                format!("invalid field mapping: {}", problems.join("; ")),
+                format!(
+                    "invalid field mapping in {}: {}",
+                    self.config.origin(),
+                    problems.join("; ")
+                ),
             ));
         }
         Ok(DeclarativeMapper {
@@ -232,7 +275,7 @@ impl DeclarativeMapper {
         self.objects.contains_key(object.as_str())
     }
 
-    fn object(&self, object: &ObjectKind) -> Option<&CompiledObject> {
+    pub(crate) fn object(&self, object: &ObjectKind) -> Option<&CompiledObject> {
         self.objects.get(object.as_str())
     }
 
@@ -267,8 +310,10 @@ impl FieldMapper for DeclarativeMapper {
             .map(|o| {
                 let mut names: Vec<String> = Vec::new();
                 for rule in o.inbound() {
-                    if !names.contains(&rule.remote) {
-                        names.push(rule.remote.clone());
+                    for remote in &rule.remote {
+                        if !names.contains(remote) {
+                            names.push(remote.clone());
+                        }
                     }
                 }
                 // The record's country, to read its phone numbers, even if no rule maps it.
@@ -284,7 +329,7 @@ impl FieldMapper for DeclarativeMapper {
 
     fn inbound_fields(&self, ctx: &MapContext<'_>) -> Vec<String> {
         self.object(ctx.object)
-            .map(|o| o.inbound().map(|r| r.local.clone()).collect())
+            .map(|o| o.inbound().flat_map(|r| r.local.iter().cloned()).collect())
             .unwrap_or_default()
     }
 
@@ -293,8 +338,10 @@ impl FieldMapper for DeclarativeMapper {
             .map(|o| {
                 let mut names: Vec<String> = Vec::new();
                 for rule in o.outbound() {
-                    if !names.contains(&rule.local) {
-                        names.push(rule.local.clone());
+                    for local in &rule.local {
+                        if !names.contains(local) {
+                            names.push(local.clone());
+                        }
                     }
                 }
                 names
@@ -307,71 +354,7 @@ impl FieldMapper for DeclarativeMapper {
         ctx: &MapContext<'_>,
         record: &Record,
     ) -> Result<CanonicalRecord, MappingFailure> {
-        let Some(object) = self.object(ctx.object) else {
-            return Err(Self::unmapped(ctx, record.id.as_str()));
-        };
-        let enforce = !ctx.skip_validation;
-        let fail = |rule: &CompiledRule, name: &str, message: String| {
-            Error::validation(record.id.as_str(), &rule.local, name, message)
-                .with_tenant(ctx.tenant)
-                .with_connection(ctx.connection)
-        };
-        let env = match &object.phone_region {
-            Some(region) => self.env_for(record.fields.get(&region.remote)),
-            None => self.env.clone(),
-        };
-        let mut fields = Fields::new();
-        let mut errors = Vec::new();
-        for rule in object.inbound() {
-            let raw = record.fields.get(&rule.remote).filter(|v| !is_blank(v));
-            let value = match raw {
-                None => rule.default.clone(),
-                Some(raw) => match rule.transform.inbound(raw, &env) {
-                    Ok(v) if is_blank(&v) => rule.default.clone(),
-                    Ok(v) => Some(v),
-                    Err(_) if !enforce => Some(raw.clone()),
-                    Err(err) => {
-                        let message = format!(
-                            "cannot read remote field `{}`: {err} (got {})",
-                            rule.remote,
-                            describe(raw, rule.sensitive)
-                        );
-                        errors.push(fail(rule, rule.transform.name(), message));
-                        continue;
-                    }
-                },
-            };
-            let Some(value) = value else {
-                if rule.required && enforce {
-                    let message = format!(
-                        "required field has no value (remote field `{}` is empty or missing)",
-                        rule.remote
-                    );
-                    errors.push(fail(rule, "required", message));
-                }
-                continue;
-            };
-            if enforce {
-                for check in &rule.checks {
-                    if let Err(problem) = check.check(&value) {
-                        let message = format!(
-                            "{problem} (got {})",
-                            describe(&value, rule.sensitive || check.sensitive())
-                        );
-                        errors.push(fail(rule, check.rule(), message));
-                    }
-                }
-            }
-            fields.insert(rule.local.clone(), value);
-        }
-        if errors.is_empty() {
-            Ok(CanonicalRecord {
-                fields,
-                modified_at: record.modified_at,
-            })
-        } else {
-            Err(MappingFailure { errors })
-        }
+        self.to_canonical_outcome(ctx, record).map(|o| o.value)
     }
 
     fn to_remote(
@@ -380,258 +363,120 @@ impl FieldMapper for DeclarativeMapper {
         record_id: &str,
         fields: &Fields,
     ) -> Result<Fields, MappingFailure> {
+        self.to_remote_outcome(ctx, record_id, fields)
+            .map(|o| o.value)
+    }
+}
+
+/// A mapped record (or patch) and the failures [`MapContext::skip_validation`] let
+/// through: each a [`ErrorKind::Validation`] error naming the record, the field and the
+/// rule, as it would have failed the record, for the engine to log or report.
+#[derive(Debug)]
+pub struct MappingOutcome<T> {
+    /// The mapped record or patch.
+    pub value: T,
+    /// What would have failed without `skip_validation` (always empty with it off: the
+    /// failures fail the record instead).
+    pub warnings: Vec<Error>,
+}
+
+impl DeclarativeMapper {
+    /// [`to_canonical`](FieldMapper::to_canonical), also returning what
+    /// `skip_validation` let through.
+    ///
+    /// ```
+    /// use crmsync_core::{ConnectionId, Fields, MapContext, ObjectKind, Record, TenantId};
+    /// use crmsync_transform::DeclarativeMapper;
+    /// use serde_json::json;
+    ///
+    /// let mapper = DeclarativeMapper::hubspot_defaults();
+    /// let (tenant, connection) = (TenantId::new("acme"), ConnectionId::new("hubspot"));
+    /// let ctx = MapContext { tenant: &tenant, connection: &connection,
+    ///                        object: &ObjectKind::Contact, skip_validation: true };
+    /// let mut properties = Fields::new();
+    /// properties.insert("email".into(), json!("not an address"));
+    /// let outcome = mapper.to_canonical_outcome(&ctx, &Record::new("7", ObjectKind::Contact, properties))?;
+    /// assert_eq!(outcome.value.fields["email"], json!("not an address"));
+    /// assert_eq!(outcome.warnings[0].context().rule.as_deref(), Some("email"));
+    /// # Ok::<(), crmsync_core::MappingFailure>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`to_canonical`](FieldMapper::to_canonical).
+    pub fn to_canonical_outcome(
+        &self,
+        ctx: &MapContext<'_>,
+        record: &Record,
+    ) -> Result<MappingOutcome<CanonicalRecord>, MappingFailure> {
+        let Some(object) = self.object(ctx.object) else {
+            return Err(Self::unmapped(ctx, record.id.as_str()));
+        };
+        let env = match &object.phone_region {
+            Some(region) => self.env_for(record.fields.get(&region.remote)),
+            None => self.env.clone(),
+        };
+        let mut fields = Fields::new();
+        let mut findings = Findings::new(ctx, record.id.as_str());
+        run::inbound(object, &env, &record.fields, &mut fields, &mut findings);
+        if !findings.errors.is_empty() {
+            return Err(MappingFailure {
+                errors: findings.errors,
+            });
+        }
+        Ok(MappingOutcome {
+            value: CanonicalRecord {
+                fields,
+                modified_at: record.modified_at,
+            },
+            warnings: findings.warnings,
+        })
+    }
+
+    /// [`to_remote`](FieldMapper::to_remote), also returning what `skip_validation` let
+    /// through.
+    ///
+    /// # Errors
+    /// As [`to_remote`](FieldMapper::to_remote).
+    pub fn to_remote_outcome(
+        &self,
+        ctx: &MapContext<'_>,
+        record_id: &str,
+        fields: &Fields,
+    ) -> Result<MappingOutcome<Fields>, MappingFailure> {
         let Some(object) = self.object(ctx.object) else {
             return Err(Self::unmapped(ctx, record_id));
-        };
-        let enforce = !ctx.skip_validation;
-        let fail = |rule: &CompiledRule, name: &str, message: String| {
-            Error::validation(record_id, &rule.local, name, message)
-                .with_tenant(ctx.tenant)
-                .with_connection(ctx.connection)
         };
         let env = match &object.phone_region {
             Some(region) => self.env_for(fields.get(&region.local)),
             None => self.env.clone(),
         };
         let mut remote = Fields::new();
-        let mut errors = Vec::new();
-        for rule in object.outbound() {
-            let Some(value) = fields.get(&rule.local) else {
-                continue;
-            };
-            if is_blank(value) {
-                if rule.required && enforce {
-                    let message = format!(
-                        "required field cannot be cleared (remote field `{}`)",
-                        rule.remote
-                    );
-                    errors.push(fail(rule, "required", message));
-                } else {
-                    remote.insert(rule.remote.clone(), Value::Null);
-                }
-                continue;
-            }
-            if enforce {
-                let before = errors.len();
-                for check in &rule.checks {
-                    if let Err(problem) = check.check(value) {
-                        let message = format!(
-                            "{problem} (got {})",
-                            describe(value, rule.sensitive || check.sensitive())
-                        );
-                        errors.push(fail(rule, check.rule(), message));
-                    }
-                }
-                if errors.len() > before {
-                    continue;
-                }
-            }
-            match rule.transform.outbound(value, &env) {
-                Ok(v) => {
-                    remote.insert(rule.remote.clone(), v);
-                }
-                Err(_) if !enforce => {
-                    remote.insert(rule.remote.clone(), value.clone());
-                }
-                Err(err) => {
-                    let message = format!(
-                        "cannot write remote field `{}`: {err} (got {})",
-                        rule.remote,
-                        describe(value, rule.sensitive)
-                    );
-                    errors.push(fail(rule, rule.transform.name(), message));
-                }
-            }
+        let mut findings = Findings::new(ctx, record_id);
+        run::outbound(object, &env, fields, &mut remote, &mut findings);
+        if !findings.errors.is_empty() {
+            return Err(MappingFailure {
+                errors: findings.errors,
+            });
         }
-        if errors.is_empty() {
-            Ok(remote)
-        } else {
-            Err(MappingFailure { errors })
-        }
-    }
-}
-
-/// One object's rules, ready to run.
-#[derive(Clone)]
-struct CompiledObject {
-    rules: Vec<CompiledRule>,
-    /// Where the records keep their country, for phone numbers.
-    phone_region: Option<PhoneRegion>,
-}
-
-impl CompiledObject {
-    fn inbound(&self) -> impl Iterator<Item = &CompiledRule> {
-        self.rules.iter().filter(|r| r.direction.is_inbound())
+        Ok(MappingOutcome {
+            value: remote,
+            warnings: findings.warnings,
+        })
     }
 
-    fn outbound(&self) -> impl Iterator<Item = &CompiledRule> {
-        self.rules.iter().filter(|r| r.direction.is_outbound())
-    }
-}
-
-#[derive(Clone)]
-struct CompiledRule {
-    local: String,
-    remote: String,
-    direction: FieldDirection,
-    transform: Arc<dyn Transform>,
-    required: bool,
-    checks: Vec<Check>,
-    default: Option<Value>,
-    /// Values are personal data (phone, e-mail): messages show only their length.
-    sensitive: bool,
-}
-
-fn compile_object(
-    object: &str,
-    mapping: &ObjectMapping,
-    registry: &TransformRegistry,
-    problems: &mut Vec<String>,
-) -> CompiledObject {
-    let rules = &mapping.fields;
-    if let Some(region) = &mapping.phone_region {
-        if region.remote.trim().is_empty() || region.local.trim().is_empty() {
-            problems.push(format!(
-                "object `{object}`: `phone_region` must name the field holding the record's \
-                 country on both sides (`remote` and `local`, e.g. both \"country\"), or be \
-                 removed"
-            ));
-        }
-    }
-    let mut compiled = Vec::with_capacity(rules.len());
-    // Which rule first writes each target, to report two rules writing one target.
-    let mut inbound_targets: HashMap<&str, usize> = HashMap::new();
-    let mut outbound_targets: HashMap<&str, usize> = HashMap::new();
-    for (index, rule) in rules.iter().enumerate() {
-        let at = format!(
-            "object `{object}` rule #{index} (local `{}`, remote `{}`)",
-            rule.local, rule.remote
-        );
-        let before = problems.len();
-        if rule.local.trim().is_empty() || rule.remote.trim().is_empty() {
-            problems.push(format!("{at}: `local` and `remote` must name a field"));
-        }
-        let first_inbound = rule
-            .direction
-            .is_inbound()
-            .then(|| inbound_targets.insert(&rule.local, index))
-            .flatten();
-        if let Some(first) = first_inbound {
-            problems.push(format!(
-                "{at}: rule #{first} already writes canonical field `{}` inbound; remove one \
-                 rule or make one of them outbound-only",
-                rule.local
-            ));
-        }
-        let first_outbound = rule
-            .direction
-            .is_outbound()
-            .then(|| outbound_targets.insert(&rule.remote, index))
-            .flatten();
-        if let Some(first) = first_outbound {
-            problems.push(format!(
-                "{at}: rule #{first} already writes remote field `{}` outbound; remove one \
-                 rule or make one of them inbound-only",
-                rule.remote
-            ));
-        }
-        let transform = registry.get(&rule.transform).cloned();
-        if transform.is_none() {
-            let known: Vec<&str> = registry.names().collect();
-            problems.push(format!(
-                "{at}: unknown transform `{}`; use one of {} or register it with \
-                 DeclarativeMapper::builder(..).transform(..)",
-                rule.transform,
-                known.join(", ")
-            ));
-        }
-        let mut checks = Vec::with_capacity(rule.validations.len());
-        for validation in &rule.validations {
-            match Check::compile(validation) {
-                Ok(check) => checks.push(check),
-                Err(problem) => problems.push(format!("{at}: {problem}")),
-            }
-        }
-        match &rule.default {
-            Some(Value::Null) => problems.push(format!(
-                "{at}: `default` is null; remove it (no default) or give a value"
-            )),
-            Some(default) if checks.len() == rule.validations.len() => {
-                for check in &checks {
-                    if let Err(problem) = check.check(default) {
-                        problems.push(format!(
-                            "{at}: the default value fails validation `{}` ({problem}); fix \
-                             the default or the validation",
-                            check.rule()
-                        ));
-                    }
-                }
-            }
-            _ => {}
-        }
-        if problems.len() > before {
-            continue;
-        }
-        let Some(transform) = transform else {
-            continue;
-        };
-        let sensitive = transform.sensitive()
-            || checks.iter().any(Check::sensitive)
-            || looks_personal(&rule.local)
-            || looks_personal(&rule.remote);
-        compiled.push(CompiledRule {
-            local: rule.local.clone(),
-            remote: rule.remote.clone(),
-            direction: rule.direction,
-            transform,
-            required: rule.required,
-            checks,
-            default: rule.default.clone(),
-            sensitive,
-        });
-    }
-    CompiledObject {
-        rules: compiled,
-        phone_region: mapping.phone_region.clone(),
-    }
-}
-
-/// `null` and `""` both mean "no value".
-fn is_blank(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        _ => false,
-    }
-}
-
-fn looks_personal(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    ["email", "phone", "mobile"]
-        .iter()
-        .any(|p| name.contains(p))
-}
-
-/// A value for an error message: personal values only by type and length, others quoted
-/// and cut short.
-fn describe(value: &Value, sensitive: bool) -> String {
-    const MAX_SHOWN: usize = 40;
-    match value {
-        Value::String(s) if sensitive => format!("text of {} characters", s.chars().count()),
-        _ if sensitive => crate::transforms::kind(value).to_owned(),
-        Value::String(s) if s.chars().count() > MAX_SHOWN => {
-            let cut: String = s.chars().take(MAX_SHOWN).collect();
-            format!("{:?}…", cut)
-        }
-        Value::String(s) => format!("{s:?}"),
-        other => {
-            let text = other.to_string();
-            if text.chars().count() > MAX_SHOWN {
-                crate::transforms::kind(other).to_owned()
-            } else {
-                text
-            }
-        }
+    /// The canonical fields that outbound patches must carry together, per rule with
+    /// several `local` fields (`["first_name", "last_name"]` for a `join_name` into one
+    /// remote `Name`): a patch with only some of a group fails that rule. An engine that
+    /// sends only changed fields widens a patch to whole groups.
+    pub fn field_groups(&self, object: &ObjectKind) -> Vec<&[String]> {
+        self.object(object)
+            .map(|o| {
+                o.outbound()
+                    .filter(|r| r.local.len() > 1)
+                    .map(|r| r.local.as_slice())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 

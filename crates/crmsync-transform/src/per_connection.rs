@@ -11,25 +11,37 @@ use crmsync_core::{
 /// connection, else its tenant, else the default: tenants start from defaults and
 /// override them.
 ///
+/// Each tenant's mapper is typically the provider's defaults with the tenant's
+/// [`MappingOverlay`](crate::MappingOverlay) on top, compiled once:
+///
 /// ```
 /// use std::sync::Arc;
 /// use crmsync_core::{ConnectionId, TenantId};
-/// use crmsync_transform::{ConnectionMappers, DeclarativeMapper, FieldRule, MappingConfig};
+/// use crmsync_transform::{ConnectionMappers, DeclarativeMapper, MappingConfig, MappingOverlay};
 ///
-/// let mut acme = MappingConfig::hubspot_defaults();
-/// if let Some(contact) = acme.objects.get_mut("contact") {
-///     contact.fields.push(FieldRule::new("region", "hs_region").inbound());
-/// }
+/// let acme = MappingOverlay::from_toml_str(r#"
+///     [[objects.contact.fields]]
+///     local = "region"
+///     remote = "hs_region"
+///     direction = "inbound"
+/// "#)?;
+/// let acme = DeclarativeMapper::new(MappingConfig::hubspot_defaults().overlay(&acme)?)?;
 /// let mappers = ConnectionMappers::new()
 ///     .with_default(Arc::new(DeclarativeMapper::hubspot_defaults()))
-///     .with_tenant(TenantId::new("acme"), Arc::new(DeclarativeMapper::new(acme)?));
+///     .with_tenant(TenantId::new("acme"), Arc::new(acme))
+///     .with_connection(
+///         TenantId::new("acme"),
+///         ConnectionId::new("salesforce-eu"),
+///         Arc::new(DeclarativeMapper::salesforce_defaults()),
+///     );
 /// # Ok::<(), crmsync_core::Error>(())
 /// ```
 #[derive(Clone, Default)]
 pub struct ConnectionMappers {
     default: Option<Arc<dyn FieldMapper>>,
     tenants: HashMap<TenantId, Arc<dyn FieldMapper>>,
-    connections: HashMap<(TenantId, ConnectionId), Arc<dyn FieldMapper>>,
+    /// By tenant, then connection, so that a call looks up by reference (no clones).
+    connections: HashMap<TenantId, HashMap<ConnectionId, Arc<dyn FieldMapper>>>,
 }
 
 impl ConnectionMappers {
@@ -57,14 +69,18 @@ impl ConnectionMappers {
         connection: ConnectionId,
         mapper: Arc<dyn FieldMapper>,
     ) -> Self {
-        self.connections.insert((tenant, connection), mapper);
+        self.connections
+            .entry(tenant)
+            .or_default()
+            .insert(connection, mapper);
         self
     }
 
     /// The mapper that serves a call, if any.
     pub fn resolve(&self, ctx: &MapContext<'_>) -> Option<&Arc<dyn FieldMapper>> {
         self.connections
-            .get(&(ctx.tenant.clone(), ctx.connection.clone()))
+            .get(ctx.tenant)
+            .and_then(|connections| connections.get(ctx.connection))
             .or_else(|| self.tenants.get(ctx.tenant))
             .or(self.default.as_ref())
     }
@@ -87,7 +103,14 @@ impl fmt::Debug for ConnectionMappers {
         f.debug_struct("ConnectionMappers")
             .field("default", &self.default.is_some())
             .field("tenants", &self.tenants.keys().collect::<Vec<_>>())
-            .field("connections", &self.connections.keys().collect::<Vec<_>>())
+            .field(
+                "connections",
+                &self
+                    .connections
+                    .iter()
+                    .flat_map(|(t, cs)| cs.keys().map(move |c| (t, c)))
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

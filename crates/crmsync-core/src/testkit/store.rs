@@ -16,6 +16,7 @@
 //! whole milliseconds so every backend must return them unchanged.
 
 use std::{
+    collections::BTreeMap,
     future::Future,
     pin::pin,
     sync::atomic::{AtomicU64, Ordering},
@@ -30,8 +31,9 @@ use serde_json::{Value, json};
 use crate::{
     AuditEntry, AuditOutcome, ConnectionConfig, ConnectionId, Credentials, Cursor, DeadLetter,
     DeadLetterStatus, Direction, Fields, Link, LinkKey, MirrorRecord, MirrorWrite, ObjectKind,
-    ObjectReport, PageCommit, ProviderKind, RecordId, RunFilter, RunId, RunRecord, RunStatus,
-    SyncMode, SyncStore, TenantId, WriteSource,
+    ObjectReport, PageCommit, ProviderKind, RecordId, ReviewChoice, ReviewFilter, ReviewItem,
+    ReviewKind, ReviewStatus, RunFilter, RunId, RunRecord, RunStatus, SyncMode, SyncStore,
+    TenantId, WriteSource,
 };
 
 /// Runs every store conformance test against `store`.
@@ -44,6 +46,7 @@ pub async fn run_all(store: &dyn SyncStore) {
     runs_history_round_trip(store).await;
     audit_log_round_trip(store).await;
     dead_letters_lifecycle(store).await;
+    review_queue_lifecycle(store).await;
     mirror_patch_semantics_and_sequence(store).await;
     mirror_tombstones_and_revival(store).await;
     mirror_find_compares_field_text(store).await;
@@ -139,6 +142,69 @@ fn dead_letter(connection: &str, record: &str) -> DeadLetter {
         first_failed_at: at(-10),
         last_failed_at: at(-5),
     }
+}
+
+/// A pending review item parked 30 seconds ago: a conflict on email and phone, or an
+/// ambiguous match with two candidates.
+fn review(
+    connection: &str,
+    object: ObjectKind,
+    kind: ReviewKind,
+    local: Option<&str>,
+    remote: Option<&str>,
+) -> ReviewItem {
+    let (names, base, local_values, remote_values, candidates) = match kind {
+        ReviewKind::Conflict => (
+            vec!["email".to_owned(), "phone".to_owned()],
+            json!({ "email": "old@x.io", "phone": null }),
+            json!({ "email": "local@x.io", "phone": "+1 555 0100" }),
+            json!({ "email": "remote@x.io", "phone": "+44 20 7946 0000" }),
+            Vec::new(),
+        ),
+        ReviewKind::AmbiguousMatch => (
+            Vec::new(),
+            json!({}),
+            json!({ "email": "ada@x.io", "first_name": "Ada", "score": 0.5 }),
+            json!({}),
+            ids(&["r-7", "r-8"]),
+        ),
+    };
+    ReviewItem {
+        id: None,
+        connection: connection.into(),
+        object,
+        kind,
+        local_id: local.map(RecordId::from),
+        remote_id: remote.map(RecordId::from),
+        fields: names,
+        base: fields(base),
+        local: fields(local_values),
+        remote: fields(remote_values),
+        candidates,
+        reason: format!("{} needs a decision", kind.as_str()),
+        status: ReviewStatus::Pending,
+        resolution: BTreeMap::new(),
+        resolved_by: None,
+        resolved_at: None,
+        created_at: at(-30),
+        updated_at: at(-30),
+    }
+}
+
+async fn reviews(
+    store: &dyn SyncStore,
+    tenant: &TenantId,
+    filter: ReviewFilter,
+) -> Vec<ReviewItem> {
+    ok(
+        "list_review_items",
+        store.list_review_items(tenant, &filter),
+    )
+    .await
+}
+
+fn review_ids(items: &[ReviewItem]) -> Vec<i64> {
+    items.iter().filter_map(|item| item.id).collect()
 }
 
 fn run_record(connection: &str, object: ObjectKind) -> RunRecord {
@@ -334,8 +400,40 @@ pub async fn tenants_are_isolated(store: &dyn SyncStore) {
         .audit
         .push(audit("crm", object.clone(), Some(run_b), "update_local"));
     commit.dead_letters.push(dead_letter("crm", "r-9"));
+    commit.review_items = vec![
+        review(
+            "crm",
+            object.clone(),
+            ReviewKind::Conflict,
+            Some("l-1"),
+            Some("r-1"),
+        ),
+        review(
+            "crm",
+            object.clone(),
+            ReviewKind::AmbiguousMatch,
+            None,
+            Some("r-5"),
+        ),
+    ];
     commit.checkpoint = Some((Direction::Pull, Cursor::new("b-cursor")));
     ok("commit_page", store.commit_page(&b, commit)).await;
+    let b_review_ids = review_ids(&reviews(store, &b, ReviewFilter::default()).await);
+    assert_eq!(b_review_ids.len(), 2, "B's review items are parked");
+    let (b_resolved, b_pending) = (b_review_ids[0], b_review_ids[1]);
+    assert!(
+        ok(
+            "resolve_review_item",
+            store.resolve_review_item(
+                &b,
+                b_resolved,
+                BTreeMap::from([("email".to_owned(), ReviewChoice::Local)]),
+                "b-operator"
+            )
+        )
+        .await
+    );
+    let b_reviews = reviews(store, &b, ReviewFilter::default()).await;
     let b_rows = ok(
         "mirror_write",
         store.mirror_write(
@@ -434,6 +532,15 @@ pub async fn tenants_are_isolated(store: &dyn SyncStore) {
         .is_empty()
     );
     assert_eq!(ok("mirror_count", store.mirror_count(&a, &object)).await, 0);
+    assert!(reviews(store, &a, ReviewFilter::default()).await.is_empty());
+    for id in [b_resolved, b_pending] {
+        assert!(
+            ok("get_review_item", store.get_review_item(&a, id))
+                .await
+                .is_none(),
+            "another tenant's review item is not found"
+        );
+    }
 
     // Tenant A cannot change any of it.
     assert!(!ok("delete_connection", store.delete_connection(&a, &conn_id)).await);
@@ -446,7 +553,41 @@ pub async fn tenants_are_isolated(store: &dyn SyncStore) {
     commit.delete_links = ids(&["l-1"]);
     commit.upsert_links = vec![link("l-2", "r-x", json!({ "by": "a" }))];
     commit.checkpoint = Some((Direction::Pull, Cursor::new("a-cursor")));
+    // The same key as B's pending item, and B's resolved item to apply.
+    let mut a_review = review(
+        "crm",
+        object.clone(),
+        ReviewKind::AmbiguousMatch,
+        None,
+        Some("r-5"),
+    );
+    a_review.candidates = ids(&["a-1"]);
+    a_review.reason = "tenant a was here".to_owned();
+    commit.review_items = vec![a_review];
+    commit.applied_reviews = vec![b_resolved, b_pending];
     ok("commit_page", store.commit_page(&a, commit)).await;
+    assert!(
+        !ok(
+            "resolve_review_item",
+            store.resolve_review_item(&a, b_pending, BTreeMap::new(), "a-operator")
+        )
+        .await,
+        "another tenant's review item cannot be resolved"
+    );
+    assert!(
+        !ok(
+            "dismiss_review_item",
+            store.dismiss_review_item(&a, b_pending, "a-operator")
+        )
+        .await,
+        "another tenant's review item cannot be dismissed"
+    );
+    let a_reviews = reviews(store, &a, ReviewFilter::default()).await;
+    assert_eq!(a_reviews.len(), 1, "A parks its own item");
+    assert!(
+        !b_review_ids.contains(&a_reviews[0].id.expect("review items get ids")),
+        "pending review items are unique per tenant"
+    );
     ok(
         "clear_checkpoint",
         store.clear_checkpoint(&a, &k, Direction::Pull),
@@ -537,6 +678,11 @@ pub async fn tenants_are_isolated(store: &dyn SyncStore) {
     assert_eq!(runs[0].error, None);
     let letters = ok("list_dead_letters", store.list_dead_letters(&b, None, 10)).await;
     assert_eq!(letters, b_letters, "A cannot touch B's dead letters");
+    assert_eq!(
+        reviews(store, &b, ReviewFilter::default()).await,
+        b_reviews,
+        "A cannot touch B's review items"
+    );
     let rows = ok(
         "mirror_get",
         store.mirror_get(&b, &object, &[b_rows[0].id.clone(), b_rows[1].id.clone()]),
@@ -765,13 +911,52 @@ pub async fn checkpoints_round_trip_and_clear(store: &dyn SyncStore) {
     );
 }
 
-/// A page commit is all or nothing: its links, audit rows, dead letters and cursor
-/// become visible together, even when the commit is abandoned part-way (its future
-/// dropped after any number of polls).
+/// Parks one review item for `connection` and resolves it; returns its id.
+async fn resolved_review(store: &dyn SyncStore, tenant: &TenantId, connection: &str) -> i64 {
+    let mut commit = PageCommit::new(connection.into(), ObjectKind::Contact);
+    commit.review_items = vec![review(
+        connection,
+        ObjectKind::Contact,
+        ReviewKind::Conflict,
+        Some("l-decided"),
+        Some("r-decided"),
+    )];
+    ok("commit_page", store.commit_page(tenant, commit)).await;
+    let filter = ReviewFilter {
+        connection: Some(connection.into()),
+        status: Some(ReviewStatus::Pending),
+        ..ReviewFilter::default()
+    };
+    let id = review_ids(&reviews(store, tenant, filter).await)[0];
+    assert!(
+        ok(
+            "resolve_review_item",
+            store.resolve_review_item(
+                tenant,
+                id,
+                BTreeMap::from([("email".to_owned(), ReviewChoice::Remote)]),
+                "operator"
+            )
+        )
+        .await
+    );
+    id
+}
+
+async fn review_status(store: &dyn SyncStore, tenant: &TenantId, id: i64) -> Option<ReviewStatus> {
+    ok("get_review_item", store.get_review_item(tenant, id))
+        .await
+        .map(|item| item.status)
+}
+
+/// A page commit is all or nothing: its links, audit rows, dead letters, review items
+/// (parked and applied) and cursor become visible together, even when the commit is
+/// abandoned part-way (its future dropped after any number of polls).
 pub async fn commit_page_is_atomic_and_stores_checkpoint(store: &dyn SyncStore) {
     let t = tenant("atomic");
     const N: usize = 300;
-    let page = |attempt: usize| {
+    const REVIEWS: usize = 5;
+    let page = |attempt: usize, applied: Vec<i64>| {
         let connection = format!("crm-{attempt}");
         let mut commit = PageCommit::new(connection.as_str().into(), ObjectKind::Contact);
         commit.upsert_links = (0..N)
@@ -790,12 +975,34 @@ pub async fn commit_page_is_atomic_and_stores_checkpoint(store: &dyn SyncStore) 
         commit.dead_letters = (0..3)
             .map(|i| dead_letter(&connection, &format!("d-{i}")))
             .collect();
+        commit.review_items = (0..REVIEWS)
+            .map(|i| {
+                review(
+                    &connection,
+                    ObjectKind::Contact,
+                    ReviewKind::Conflict,
+                    Some(&format!("l-{i}")),
+                    Some(&format!("r-{i}")),
+                )
+            })
+            .collect();
+        commit.applied_reviews = applied;
         commit.checkpoint = Some((Direction::Pull, Cursor::new(format!("cursor-{attempt}"))));
         commit
     };
+    let parked = |attempt: usize| ReviewFilter {
+        connection: Some(format!("crm-{attempt}").into()),
+        ..ReviewFilter::default()
+    };
 
     // A completed commit: everything is there.
-    ok("commit_page", store.commit_page(&t, page(0))).await;
+    let decided = resolved_review(store, &t, "crm-0-decided").await;
+    ok("commit_page", store.commit_page(&t, page(0, vec![decided]))).await;
+    assert_eq!(reviews(store, &t, parked(0)).await.len(), REVIEWS);
+    assert_eq!(
+        review_status(store, &t, decided).await,
+        Some(ReviewStatus::Applied)
+    );
     let k0 = key("crm-0", ObjectKind::Contact);
     assert_eq!(
         ok("count_links", store.count_links(&t, &k0)).await,
@@ -830,8 +1037,9 @@ pub async fn commit_page_is_atomic_and_stores_checkpoint(store: &dyn SyncStore) 
         .enumerate()
     {
         let attempt = attempt + 1;
+        let decided = resolved_review(store, &t, &format!("crm-{attempt}-decided")).await;
         {
-            let mut fut = pin!(store.commit_page(&t, page(attempt)));
+            let mut fut = pin!(store.commit_page(&t, page(attempt, vec![decided])));
             let mut cx = Context::from_waker(Waker::noop());
             for _ in 0..polls {
                 if let Poll::Ready(result) = fut.as_mut().poll(&mut cx) {
@@ -878,13 +1086,27 @@ pub async fn commit_page_is_atomic_and_stores_checkpoint(store: &dyn SyncStore) 
             committed,
             "the cursor follows links (after {polls} polls)"
         );
+        assert_eq!(
+            reviews(store, &t, parked(attempt)).await.len(),
+            if committed { REVIEWS } else { 0 },
+            "parked review items follow links (after {polls} polls)"
+        );
+        assert_eq!(
+            review_status(store, &t, decided).await,
+            Some(if committed {
+                ReviewStatus::Applied
+            } else {
+                ReviewStatus::Resolved
+            }),
+            "applied review items follow links (after {polls} polls)"
+        );
     }
 
     // An abandoned commit leaves nothing open behind it: later writes are durable and
     // visible to every reader (a connection left inside a transaction would hide them).
     for round in 0..6 {
         {
-            let mut fut = pin!(store.commit_page(&t, page(100 + round)));
+            let mut fut = pin!(store.commit_page(&t, page(100 + round, Vec::new())));
             let mut cx = Context::from_waker(Waker::noop());
             let _ = fut.as_mut().poll(&mut cx);
         }
@@ -1150,6 +1372,396 @@ pub async fn dead_letters_lifecycle(store: &dyn SyncStore) {
             .len(),
         1,
         "limit"
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Review queue
+
+/// Review items get ids and round-trip; parking the same (connection, object, kind,
+/// local id, remote id) again while it is pending updates it in place (missing ids
+/// compare equal), also twice in one page; only pending items can be resolved or
+/// dismissed; a page commit applies resolved items; listing is oldest first, by
+/// connection, object and status, at most `limit`.
+pub async fn review_queue_lifecycle(store: &dyn SyncStore) {
+    let t = tenant("review");
+    let contact = ObjectKind::Contact;
+    let conflict = review(
+        "crm",
+        contact.clone(),
+        ReviewKind::Conflict,
+        Some("l-1"),
+        Some("r-1"),
+    );
+    let ambiguous = review(
+        "crm",
+        contact.clone(),
+        ReviewKind::AmbiguousMatch,
+        None,
+        Some("r-5"),
+    );
+    let company = review(
+        "crm-b",
+        ObjectKind::Company,
+        ReviewKind::Conflict,
+        Some("l-1"),
+        Some("r-1"),
+    );
+    let mut commit = PageCommit::new("crm".into(), contact.clone());
+    commit.review_items = vec![conflict.clone(), ambiguous.clone(), company.clone()];
+    ok("commit_page", store.commit_page(&t, commit.clone())).await;
+
+    let parked = reviews(store, &t, ReviewFilter::default()).await;
+    assert_eq!(parked.len(), 3);
+    for (stored, sent) in parked.iter().zip(&commit.review_items) {
+        assert!(stored.id.is_some(), "the store assigns ids");
+        assert_eq!(
+            ReviewItem {
+                id: None,
+                ..stored.clone()
+            },
+            sent.clone(),
+            "a review item round-trips"
+        );
+    }
+    let parked_ids = review_ids(&parked);
+    assert!(
+        parked_ids.windows(2).all(|w| w[0] < w[1]),
+        "oldest first: {parked_ids:?}"
+    );
+    let (first, second, third) = (parked_ids[0], parked_ids[1], parked_ids[2]);
+    assert_eq!(
+        ok("get_review_item", store.get_review_item(&t, second)).await,
+        Some(parked[1].clone())
+    );
+    assert!(
+        ok("get_review_item", store.get_review_item(&t, i64::MAX - 1))
+            .await
+            .is_none()
+    );
+
+    // Parked again while pending: updated in place, never duplicated.
+    let mut conflict_again = conflict.clone();
+    conflict_again.local = fields(json!({ "email": "local2@x.io", "phone": "+1 555 0199" }));
+    conflict_again.fields = vec!["email".to_owned(), "phone".to_owned(), "title".to_owned()];
+    conflict_again.reason = "changed on both sides again".to_owned();
+    conflict_again.created_at = at(-5);
+    conflict_again.updated_at = at(-5);
+    let mut ambiguous_again = ambiguous.clone();
+    ambiguous_again.candidates = ids(&["r-8", "r-7", "r-6"]);
+    ambiguous_again.created_at = at(-4);
+    ambiguous_again.updated_at = at(-4);
+    let fresh = review(
+        "crm",
+        contact.clone(),
+        ReviewKind::Conflict,
+        Some("l-3"),
+        None,
+    );
+    let mut fresh_later = fresh.clone();
+    fresh_later.reason = "parked twice in one page".to_owned();
+    fresh_later.remote = fields(json!({ "email": "later@x.io" }));
+    fresh_later.created_at = at(-3);
+    fresh_later.updated_at = at(-3);
+    // Another kind for the same record is another item.
+    let other_kind = review(
+        "crm",
+        contact.clone(),
+        ReviewKind::AmbiguousMatch,
+        Some("l-1"),
+        Some("r-1"),
+    );
+    let mut commit = PageCommit::new("crm".into(), contact.clone());
+    commit.review_items = vec![
+        conflict_again.clone(),
+        ambiguous_again.clone(),
+        fresh.clone(),
+        fresh_later.clone(),
+        other_kind.clone(),
+    ];
+    ok("commit_page", store.commit_page(&t, commit)).await;
+    let parked = reviews(store, &t, ReviewFilter::default()).await;
+    assert_eq!(parked.len(), 5, "re-parking updates pending items in place");
+    let ids_now = review_ids(&parked);
+    assert_eq!(ids_now[..3], [first, second, third], "ids and order stay");
+    assert!(ids_now.windows(2).all(|w| w[0] < w[1]));
+    let (fourth, fifth) = (ids_now[3], ids_now[4]);
+    assert_eq!(
+        parked[0],
+        ReviewItem {
+            id: Some(first),
+            created_at: conflict.created_at,
+            ..conflict_again.clone()
+        },
+        "a pending item takes the new fields, values and reason, and keeps its creation"
+    );
+    assert_eq!(
+        parked[1],
+        ReviewItem {
+            id: Some(second),
+            created_at: ambiguous.created_at,
+            ..ambiguous_again.clone()
+        },
+        "a missing local id matches a missing local id"
+    );
+    assert_eq!(
+        parked[2],
+        ReviewItem {
+            id: Some(third),
+            ..company.clone()
+        }
+    );
+    assert_eq!(
+        parked[3],
+        ReviewItem {
+            id: Some(fourth),
+            created_at: fresh.created_at,
+            ..fresh_later.clone()
+        },
+        "an item parked twice in one page is kept once, with the later content"
+    );
+    assert_eq!(
+        parked[4],
+        ReviewItem {
+            id: Some(fifth),
+            ..other_kind.clone()
+        }
+    );
+
+    // Only pending items can be decided.
+    let resolution = BTreeMap::from([
+        ("email".to_owned(), ReviewChoice::Remote),
+        (
+            "phone".to_owned(),
+            ReviewChoice::Value(json!("+1 555 0142")),
+        ),
+        ("title".to_owned(), ReviewChoice::Local),
+    ]);
+    let decided_from = Utc::now() - chrono::Duration::seconds(1);
+    assert!(
+        ok(
+            "resolve_review_item",
+            store.resolve_review_item(&t, first, resolution.clone(), "ada@ops")
+        )
+        .await
+    );
+    let resolved = ok("get_review_item", store.get_review_item(&t, first))
+        .await
+        .expect("the resolved item");
+    assert_eq!(resolved.status, ReviewStatus::Resolved);
+    assert_eq!(resolved.resolution, resolution, "the decision round-trips");
+    assert_eq!(resolved.resolved_by.as_deref(), Some("ada@ops"));
+    assert!(
+        resolved.resolved_at.is_some_and(|at| at >= decided_from),
+        "resolved_at is set: {:?}",
+        resolved.resolved_at
+    );
+    assert!(resolved.updated_at >= parked[0].updated_at);
+    assert_eq!(
+        ReviewItem {
+            status: ReviewStatus::Pending,
+            resolution: BTreeMap::new(),
+            resolved_by: None,
+            resolved_at: None,
+            updated_at: parked[0].updated_at,
+            ..resolved.clone()
+        },
+        parked[0],
+        "resolving changes nothing else"
+    );
+    assert!(
+        !ok(
+            "resolve_review_item",
+            store.resolve_review_item(&t, first, BTreeMap::new(), "bob@ops")
+        )
+        .await,
+        "a resolved item cannot be resolved again"
+    );
+    assert!(
+        !ok(
+            "dismiss_review_item",
+            store.dismiss_review_item(&t, first, "bob@ops")
+        )
+        .await,
+        "a resolved item cannot be dismissed"
+    );
+    assert_eq!(
+        ok("get_review_item", store.get_review_item(&t, first)).await,
+        Some(resolved.clone())
+    );
+    assert!(
+        ok(
+            "dismiss_review_item",
+            store.dismiss_review_item(&t, second, "bob@ops")
+        )
+        .await
+    );
+    let dismissed = ok("get_review_item", store.get_review_item(&t, second))
+        .await
+        .expect("the dismissed item");
+    assert_eq!(dismissed.status, ReviewStatus::Dismissed);
+    assert_eq!(dismissed.resolved_by.as_deref(), Some("bob@ops"));
+    assert!(dismissed.resolved_at.is_some_and(|at| at >= decided_from));
+    assert!(dismissed.resolution.is_empty());
+    assert_eq!(dismissed.candidates, ambiguous_again.candidates);
+    assert!(
+        !ok(
+            "resolve_review_item",
+            store.resolve_review_item(&t, second, resolution.clone(), "ada@ops")
+        )
+        .await,
+        "a dismissed item cannot be resolved"
+    );
+    assert!(
+        !ok(
+            "dismiss_review_item",
+            store.dismiss_review_item(&t, second, "ada@ops")
+        )
+        .await
+    );
+    assert!(
+        !ok(
+            "resolve_review_item",
+            store.resolve_review_item(&t, i64::MAX - 1, resolution.clone(), "ada@ops")
+        )
+        .await,
+        "an unknown item is not found"
+    );
+    assert!(
+        !ok(
+            "dismiss_review_item",
+            store.dismiss_review_item(&t, i64::MAX - 1, "ada@ops")
+        )
+        .await
+    );
+
+    // Filters, oldest first, limit.
+    let by = |connection: Option<&str>, object: Option<ObjectKind>, status, limit| ReviewFilter {
+        connection: connection.map(ConnectionId::from),
+        object,
+        status,
+        limit,
+    };
+    for (filter, expected) in [
+        (
+            by(None, None, None, None),
+            vec![first, second, third, fourth, fifth],
+        ),
+        (
+            by(None, None, Some(ReviewStatus::Pending), None),
+            vec![third, fourth, fifth],
+        ),
+        (
+            by(None, None, Some(ReviewStatus::Resolved), None),
+            vec![first],
+        ),
+        (
+            by(None, None, Some(ReviewStatus::Dismissed), None),
+            vec![second],
+        ),
+        (by(None, None, Some(ReviewStatus::Applied), None), vec![]),
+        (
+            by(Some("crm"), None, None, None),
+            vec![first, second, fourth, fifth],
+        ),
+        (by(Some("crm-b"), None, None, None), vec![third]),
+        (by(None, Some(ObjectKind::Company), None, None), vec![third]),
+        (
+            by(
+                Some("crm"),
+                Some(contact.clone()),
+                Some(ReviewStatus::Pending),
+                None,
+            ),
+            vec![fourth, fifth],
+        ),
+        (by(Some("crm-b"), Some(contact.clone()), None, None), vec![]),
+        (by(None, None, None, Some(2)), vec![first, second]),
+        (
+            by(None, None, Some(ReviewStatus::Pending), Some(1)),
+            vec![third],
+        ),
+    ] {
+        let label = format!("{filter:?}");
+        assert_eq!(
+            review_ids(&reviews(store, &t, filter).await),
+            expected,
+            "{label}"
+        );
+    }
+
+    // A decided record parked again is a new pending item.
+    let mut commit = PageCommit::new("crm".into(), contact.clone());
+    commit.review_items = vec![conflict.clone()];
+    ok("commit_page", store.commit_page(&t, commit)).await;
+    let pending = reviews(
+        store,
+        &t,
+        by(Some("crm"), None, Some(ReviewStatus::Pending), None),
+    )
+    .await;
+    assert_eq!(pending.len(), 3);
+    let sixth = pending[2].id.expect("an id");
+    assert!(sixth > fifth, "a new item, not the resolved one");
+    assert_eq!(
+        ReviewItem {
+            id: None,
+            ..pending[2].clone()
+        },
+        conflict
+    );
+
+    // A page commit applies resolved items, with everything else it holds; other
+    // statuses and unknown ids are left alone.
+    let mut commit = PageCommit::new("crm".into(), contact.clone());
+    commit.upsert_links = vec![link("l-1", "r-1", json!({ "email": "remote@x.io" }))];
+    commit.applied_reviews = vec![first, second, third, i64::MAX - 1];
+    ok("commit_page", store.commit_page(&t, commit)).await;
+    let applied = ok("get_review_item", store.get_review_item(&t, first))
+        .await
+        .expect("the applied item");
+    assert_eq!(applied.status, ReviewStatus::Applied);
+    assert_eq!(applied.resolution, resolution, "the decision stays");
+    assert_eq!(applied.resolved_by.as_deref(), Some("ada@ops"));
+    assert_eq!(applied.resolved_at, resolved.resolved_at);
+    assert!(applied.updated_at >= resolved.updated_at);
+    assert_eq!(
+        ok("get_review_item", store.get_review_item(&t, second)).await,
+        Some(dismissed),
+        "a dismissed item is not applied"
+    );
+    assert_eq!(
+        review_status(store, &t, third).await,
+        Some(ReviewStatus::Pending),
+        "a pending item is not applied"
+    );
+    assert_eq!(
+        ok(
+            "count_links",
+            store.count_links(&t, &key("crm", contact.clone()))
+        )
+        .await,
+        1
+    );
+    assert!(
+        !ok(
+            "resolve_review_item",
+            store.resolve_review_item(&t, first, BTreeMap::new(), "ada@ops")
+        )
+        .await,
+        "an applied item cannot be resolved"
+    );
+    let mut commit = PageCommit::new("crm".into(), contact.clone());
+    commit.applied_reviews = vec![first];
+    ok("commit_page", store.commit_page(&t, commit)).await;
+    assert_eq!(
+        review_status(store, &t, first).await,
+        Some(ReviewStatus::Applied),
+        "applying twice changes nothing"
+    );
+    assert_eq!(
+        review_ids(&reviews(store, &t, ReviewFilter::default()).await),
+        vec![first, second, third, fourth, fifth, sixth]
     );
 }
 
@@ -1775,9 +2387,68 @@ pub async fn large_batches(store: &dyn SyncStore) {
     commit.dead_letters = (0..N / 2)
         .map(|i| dead_letter("crm", &format!("d-{i}")))
         .collect();
+    let parked = |reason: &str| -> Vec<ReviewItem> {
+        (0..N)
+            .map(|i| {
+                let mut item = review(
+                    "crm",
+                    ObjectKind::Contact,
+                    ReviewKind::Conflict,
+                    Some(&format!("l-{i}")),
+                    (i % 2 == 0).then(|| format!("r-{i}")).as_deref(),
+                );
+                item.reason = format!("{reason} {i}");
+                item
+            })
+            .collect()
+    };
+    commit.review_items = parked("first");
     commit.checkpoint = Some((Direction::Pull, Cursor::new("big")));
     ok("commit_page", store.commit_page(&t, commit)).await;
     assert_eq!(ok("count_links", store.count_links(&t, &k)).await, N as u64);
+    let all_reviews = ReviewFilter {
+        limit: Some(u32::MAX),
+        ..ReviewFilter::default()
+    };
+    let items = reviews(store, &t, all_reviews.clone()).await;
+    assert_eq!(items.len(), N);
+    assert_eq!(items[N - 1].reason, format!("first {}", N - 1));
+
+    // Every review item parked again (updated in place); two resolved, then applied
+    // with more ids than one statement can bind.
+    let mut commit = PageCommit::new(k.connection.clone(), k.object.clone());
+    commit.review_items = parked("again");
+    ok("commit_page", store.commit_page(&t, commit)).await;
+    let again = reviews(store, &t, all_reviews.clone()).await;
+    assert_eq!(review_ids(&again), review_ids(&items), "updated in place");
+    assert!(
+        again
+            .iter()
+            .enumerate()
+            .all(|(i, item)| item.reason == format!("again {i}"))
+    );
+    let review_id_list = review_ids(&again);
+    for id in [review_id_list[0], review_id_list[N - 1]] {
+        assert!(
+            ok(
+                "resolve_review_item",
+                store.resolve_review_item(&t, id, BTreeMap::new(), "bulk")
+            )
+            .await
+        );
+    }
+    let mut commit = PageCommit::new(k.connection.clone(), k.object.clone());
+    commit.applied_reviews = (0..40_000).map(|i| i64::MAX - i).collect();
+    commit.applied_reviews.extend(&review_id_list);
+    ok("commit_page", store.commit_page(&t, commit)).await;
+    let applied = ReviewFilter {
+        status: Some(ReviewStatus::Applied),
+        ..all_reviews.clone()
+    };
+    assert_eq!(
+        review_ids(&reviews(store, &t, applied).await),
+        vec![review_id_list[0], review_id_list[N - 1]]
+    );
     assert_eq!(
         ok("list_audit", store.list_audit(&t, Some(RunId(5)), u32::MAX))
             .await

@@ -34,16 +34,15 @@
 
 mod auth;
 mod errors;
-mod faults;
 mod limits;
-mod rng;
 mod routes;
 mod schema;
 mod seed;
-mod server;
 mod stats;
 mod store;
 mod time;
+
+use crate::common::{rng, server};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -55,7 +54,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use faults::Faults;
+pub use crate::common::faults::Faults;
 pub use stats::SimStats;
 
 use auth::Auth;

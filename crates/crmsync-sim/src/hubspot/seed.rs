@@ -10,16 +10,11 @@ use super::rng::SplitMix64;
 use super::schema::{DEAL_STAGES, INDUSTRIES, LEAD_STATUSES, LIFECYCLE_STAGES, ObjectType};
 use super::store::Store;
 
-mod phones;
-mod words;
-
-use phones::{mobile, phone};
-use words::{
-    COMPANY_NOUNS, COMPANY_WORDS, COUNTRIES, COUNTRY_WEIGHTS, DEAL_KINDS, FIRST_NAMES, JOB_TITLES,
-    LAST_NAMES,
+use crate::common::generate::{DAY_MS, fold, pick_country, timestamps};
+use crate::common::phones::{mobile, phone};
+use crate::common::words::{
+    COMPANY_NOUNS, COMPANY_WORDS, COUNTRIES, DEAL_KINDS, FIRST_NAMES, JOB_TITLES, LAST_NAMES,
 };
-
-const DAY_MS: i64 = 86_400_000;
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
@@ -47,45 +42,6 @@ struct SeededCompany {
     name: String,
     domain: String,
     country: usize,
-}
-
-/// Creation and modification times for `n` records: creations increase and are distinct,
-/// modifications fall between creation and the anchor and are distinct too.
-fn timestamps(rng: &mut SplitMix64, n: usize, anchor_ms: i64) -> Vec<(i64, i64)> {
-    let span = 30 * DAY_MS;
-    let start = anchor_ms - span;
-    let step = (span / (n.max(1) as i64)).max(2);
-    let mut used = HashSet::with_capacity(n);
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let created = start + i as i64 * step + rng.below((step - 1) as u64) as i64;
-        let room = (anchor_ms - 1 - created).max(0) as u64;
-        let mut updated = if rng.chance(10) {
-            created
-        } else {
-            created + rng.below(room + 1) as i64
-        };
-        while !used.insert(updated) {
-            updated = if updated + 1 < anchor_ms {
-                updated + 1
-            } else {
-                created + rng.below(room + 1) as i64
-            };
-        }
-        out.push((created, updated));
-    }
-    out
-}
-
-fn pick_country(rng: &mut SplitMix64) -> usize {
-    let mut roll = rng.below(100);
-    for (i, w) in COUNTRY_WEIGHTS.iter().enumerate() {
-        if roll < *w {
-            return i;
-        }
-        roll -= w;
-    }
-    0
 }
 
 fn seed_companies(store: &mut Store, rng: &mut SplitMix64, plan: &SeedPlan) -> Vec<SeededCompany> {
@@ -152,27 +108,6 @@ fn seed_companies(store: &mut Store, rng: &mut SplitMix64, plan: &SeedPlan) -> V
                 country: ci,
             });
         }
-    }
-    out
-}
-
-/// Lower-case ASCII for an email local part.
-fn fold(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
-        let mapped = match c {
-            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'Á' => 'a',
-            'é' | 'è' | 'ê' | 'ë' | 'É' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'Ø' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' | 'Ü' => 'u',
-            'ç' => 'c',
-            'ñ' => 'n',
-            'ł' => 'l',
-            c if c.is_ascii_alphanumeric() => c.to_ascii_lowercase(),
-            _ => continue,
-        };
-        out.push(mapped);
     }
     out
 }
@@ -298,33 +233,5 @@ fn seed_deals(
             created,
             updated,
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_are_distinct_and_ordered() {
-        let mut rng = SplitMix64::new(1);
-        let anchor = 1_700_000_000_000;
-        let ts = timestamps(&mut rng, 5000, anchor);
-        let mut seen = HashSet::new();
-        let mut last_created = i64::MIN;
-        for (c, u) in &ts {
-            assert!(*c > last_created);
-            last_created = *c;
-            assert!(u >= c, "{u} < {c}");
-            assert!(*u < anchor);
-            assert!(seen.insert(*u));
-        }
-    }
-
-    #[test]
-    fn emails_fold_to_ascii() {
-        assert_eq!(fold("Zoë"), "zoe");
-        assert_eq!(fold("O'Brien"), "obrien");
-        assert_eq!(fold("de Vries"), "devries");
     }
 }

@@ -1,11 +1,16 @@
 //! `MemoryStore`: the whole contract in process memory, for tests and examples.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Mutex,
+    time::Duration,
+};
 
 use crmsync_core::{
     AuditEntry, BoxFuture, Checkpoint, ConnectionConfig, ConnectionId, DeadLetter,
     DeadLetterStatus, Direction, Error, ErrorKind, Lease, Link, LinkKey, MirrorRecord, MirrorWrite,
-    ObjectKind, PageCommit, RecordId, Result, RunFilter, RunId, RunRecord, SyncStore, TenantId,
+    ObjectKind, PageCommit, RecordId, Result, ReviewChoice, ReviewFilter, ReviewItem, ReviewStatus,
+    RunFilter, RunId, RunRecord, SyncStore, TenantId,
 };
 mod state;
 
@@ -14,7 +19,7 @@ use state::{State, StoredConnection, TenantState};
 use crate::{
     crypto::CredentialKey,
     mirror::{self, StoredMirrorRow},
-    rows::{self, DEFAULT_RUN_LIMIT},
+    rows::{self, DEFAULT_REVIEW_LIMIT, DEFAULT_RUN_LIMIT},
 };
 
 /// A [`SyncStore`] in process memory: nothing survives the process.
@@ -252,6 +257,7 @@ impl SyncStore for MemoryStore {
                     .iter()
                     .map(|_| state.next_id())
                     .collect();
+                let counter = &mut state.next_id;
                 let t = state.tenants.entry(tenant.clone()).or_default();
                 let key = LinkKey {
                     connection: commit.connection.clone(),
@@ -274,6 +280,13 @@ impl SyncStore for MemoryStore {
                     letter.last_failed_at = rows::truncate(letter.last_failed_at);
                     t.dead_letters.insert(id, letter);
                 }
+                for item in rows::parked_reviews(commit.review_items) {
+                    t.reviews.park(item, || {
+                        *counter += 1;
+                        *counter
+                    });
+                }
+                t.reviews.mark_applied(&commit.applied_reviews, now);
                 if let Some((direction, cursor)) = commit.checkpoint {
                     t.checkpoints.insert(
                         (key, direction),
@@ -565,6 +578,88 @@ impl SyncStore for MemoryStore {
                 Ok(t.mirror.get(object).map_or(0, |table| {
                     table.rows.values().filter(|r| !r.record.deleted).count() as u64
                 }))
+            })
+        })
+    }
+
+    fn list_review_items<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        filter: &'a ReviewFilter,
+    ) -> BoxFuture<'a, Result<Vec<ReviewItem>>> {
+        Box::pin(async move {
+            self.with_tenant(tenant, "store.list_review_items", |t| {
+                let limit = filter.limit.unwrap_or(DEFAULT_REVIEW_LIMIT) as usize;
+                Ok(t.reviews
+                    .items
+                    .values()
+                    .filter(|r| {
+                        filter
+                            .connection
+                            .as_ref()
+                            .is_none_or(|c| *c == r.connection)
+                    })
+                    .filter(|r| filter.object.as_ref().is_none_or(|o| *o == r.object))
+                    .filter(|r| filter.status.is_none_or(|s| s == r.status))
+                    .take(limit)
+                    .cloned()
+                    .collect())
+            })
+        })
+    }
+
+    fn get_review_item<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        id: i64,
+    ) -> BoxFuture<'a, Result<Option<ReviewItem>>> {
+        Box::pin(async move {
+            self.with_tenant(tenant, "store.get_review_item", |t| {
+                Ok(t.reviews.items.get(&id).cloned())
+            })
+        })
+    }
+
+    fn resolve_review_item<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        id: i64,
+        resolution: BTreeMap<String, ReviewChoice>,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let now = rows::now();
+            self.with_tenant(tenant, "store.resolve_review_item", |t| {
+                let Some(item) = t.reviews.take_pending(id) else {
+                    return Ok(false);
+                };
+                item.status = ReviewStatus::Resolved;
+                item.resolution = resolution;
+                item.resolved_by = Some(by.to_owned());
+                item.resolved_at = Some(now);
+                item.updated_at = now;
+                Ok(true)
+            })
+        })
+    }
+
+    fn dismiss_review_item<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        id: i64,
+        by: &'a str,
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let now = rows::now();
+            self.with_tenant(tenant, "store.dismiss_review_item", |t| {
+                let Some(item) = t.reviews.take_pending(id) else {
+                    return Ok(false);
+                };
+                item.status = ReviewStatus::Dismissed;
+                item.resolved_by = Some(by.to_owned());
+                item.resolved_at = Some(now);
+                item.updated_at = now;
+                Ok(true)
             })
         })
     }

@@ -2,19 +2,25 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
 use crmsync_core::{
     AuditEntry, Checkpoint, ConnectionId, DeadLetter, Direction, Lease, Link, LinkKey,
-    MirrorRecord, ObjectKind, ProviderKind, RecordId, RunRecord, TenantId,
+    MirrorRecord, ObjectKind, ProviderKind, RecordId, ReviewItem, ReviewStatus, RunRecord,
+    TenantId,
 };
 use serde_json::Value;
 
-use crate::mirror::{MirrorChangeSet, StoredMirrorRow};
+use crate::{
+    mirror::{MirrorChangeSet, StoredMirrorRow},
+    rows::{self, ReviewKey},
+};
 
 /// Every tenant's tables.
 #[derive(Default)]
 pub(super) struct State {
     pub(super) tenants: HashMap<TenantId, TenantState>,
-    /// Ids of runs and dead letters, unique across tenants like SQL identity columns.
+    /// Ids of runs, dead letters and review items, unique across tenants like SQL
+    /// identity columns.
     pub(super) next_id: i64,
 }
 
@@ -34,6 +40,7 @@ pub(super) struct TenantState {
     pub(super) runs: BTreeMap<i64, RunRecord>,
     pub(super) audit: Vec<AuditEntry>,
     pub(super) dead_letters: BTreeMap<i64, DeadLetter>,
+    pub(super) reviews: ReviewTable,
     pub(super) mirror: HashMap<ObjectKind, MirrorTable>,
     pub(super) mirror_seq: i64,
     pub(super) leases: HashMap<String, Lease>,
@@ -99,5 +106,53 @@ impl MirrorTable {
             .get(id)
             .map(|row| &row.record)
             .filter(|record| !record.deleted)
+    }
+}
+
+/// The review queue of one tenant, by id (oldest first), with the index of pending
+/// items by key that keeps them unique.
+#[derive(Default)]
+pub(super) struct ReviewTable {
+    pub(super) items: BTreeMap<i64, ReviewItem>,
+    pending: HashMap<ReviewKey, i64>,
+}
+
+impl ReviewTable {
+    /// Parks an item (as [`rows::parked_reviews`] prepared it): updates the pending
+    /// item with the same key in place, or adds it with an id from `new_id`.
+    pub(super) fn park(&mut self, mut item: ReviewItem, new_id: impl FnOnce() -> i64) {
+        let key = rows::review_key(&item);
+        if let Some(stored) = self.pending.get(&key).and_then(|id| self.items.get_mut(id)) {
+            rows::repark(stored, item);
+            return;
+        }
+        let id = new_id();
+        item.id = Some(id);
+        self.pending.insert(key, id);
+        self.items.insert(id, item);
+    }
+
+    /// The pending item `id`, which leaves the pending index: the caller decides it.
+    pub(super) fn take_pending(&mut self, id: i64) -> Option<&mut ReviewItem> {
+        let item = self
+            .items
+            .get_mut(&id)
+            .filter(|item| item.status == ReviewStatus::Pending)?;
+        self.pending.remove(&rows::review_key(item));
+        Some(item)
+    }
+
+    /// Marks resolved items applied (other ids are left alone).
+    pub(super) fn mark_applied(&mut self, ids: &[i64], now: DateTime<Utc>) {
+        for id in ids {
+            if let Some(item) = self
+                .items
+                .get_mut(id)
+                .filter(|item| item.status == ReviewStatus::Resolved)
+            {
+                item.status = ReviewStatus::Applied;
+                item.updated_at = now;
+            }
+        }
     }
 }

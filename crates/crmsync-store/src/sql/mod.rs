@@ -127,6 +127,15 @@ pub(crate) const MIRROR_COLUMNS: &str =
 /// Columns of `mirror_records` a read returns.
 pub(crate) const MIRROR_SELECT: &str = "SELECT id, fields, seq, modified_at, deleted, \
      idempotency_key FROM mirror_records WHERE tenant = ";
+/// Columns of `review_queue`, in the order rows are inserted.
+pub(crate) const REVIEW_COLUMNS: &str = "tenant, connection, object, kind, local_id, remote_id, \
+     fields, base_values, local_values, remote_values, candidates, reason, status, resolution, \
+     resolved_by, resolved_at, created_at, updated_at";
+/// Columns of `review_queue` a read returns.
+pub(crate) const REVIEW_SELECT: &str = "SELECT id, connection, object, kind, local_id, \
+     remote_id, fields, base_values, local_values, remote_values, candidates, reason, status, \
+     resolution, resolved_by, resolved_at, created_at, updated_at FROM review_queue \
+     WHERE tenant = ";
 /// Columns of `sync_runs` a read returns.
 pub(crate) const RUN_SELECT: &str = "SELECT id, connection, object, direction, mode, status, \
      started_at, finished_at, counts, error, configuration FROM sync_runs";
@@ -601,6 +610,107 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err($crate::rows::storage("store.mirror_count"))?;
                     Ok(u64::try_from(count).unwrap_or_default())
+                })
+            }
+
+            fn list_review_items<'a>(
+                &'a self,
+                tenant: &'a ::crmsync_core::TenantId,
+                filter: &'a ::crmsync_core::ReviewFilter,
+            ) -> $crate::sql::StoreFuture<'a, Vec<::crmsync_core::ReviewItem>> {
+                Box::pin(async move {
+                    let limit = filter.limit.unwrap_or($crate::rows::DEFAULT_REVIEW_LIMIT);
+                    let mut query =
+                        ::sqlx::QueryBuilder::<$db>::new($crate::sql::REVIEW_SELECT);
+                    query.push_bind(tenant.as_str().to_owned());
+                    if let Some(connection) = &filter.connection {
+                        query.push(" AND connection = ");
+                        query.push_bind(connection.as_str().to_owned());
+                    }
+                    if let Some(object) = &filter.object {
+                        query.push(" AND object = ");
+                        query.push_bind(object.as_str().to_owned());
+                    }
+                    if let Some(status) = filter.status {
+                        query.push(" AND status = ");
+                        query.push_bind(status.as_str());
+                    }
+                    query.push(" ORDER BY id LIMIT ");
+                    query.push_bind(i64::from(limit));
+                    let rows = query
+                        .build()
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err($crate::rows::storage("store.list_review_items"))?;
+                    rows.iter().map(Self::review_from_row).collect()
+                })
+            }
+
+            fn get_review_item<'a>(
+                &'a self,
+                tenant: &'a ::crmsync_core::TenantId,
+                id: i64,
+            ) -> $crate::sql::StoreFuture<'a, Option<::crmsync_core::ReviewItem>> {
+                Box::pin(async move {
+                    let mut query =
+                        ::sqlx::QueryBuilder::<$db>::new($crate::sql::REVIEW_SELECT);
+                    query.push_bind(tenant.as_str().to_owned());
+                    query.push(" AND id = ");
+                    query.push_bind(id);
+                    let row = query
+                        .build()
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err($crate::rows::storage("store.get_review_item"))?;
+                    row.as_ref().map(Self::review_from_row).transpose()
+                })
+            }
+
+            fn resolve_review_item<'a>(
+                &'a self,
+                tenant: &'a ::crmsync_core::TenantId,
+                id: i64,
+                resolution: ::std::collections::BTreeMap<String, ::crmsync_core::ReviewChoice>,
+                by: &'a str,
+            ) -> $crate::sql::StoreFuture<'a, bool> {
+                Box::pin(async move {
+                    let done = ::sqlx::query(
+                        "UPDATE review_queue SET status = 'resolved', resolution = $3, \
+                         resolved_by = $4, resolved_at = $5, updated_at = $5 \
+                         WHERE tenant = $1 AND id = $2 AND status = 'pending'",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(id)
+                    .bind(::sqlx::types::Json(&resolution))
+                    .bind(by)
+                    .bind($crate::rows::micros($crate::rows::now()))
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::rows::storage("store.resolve_review_item"))?;
+                    Ok(done.rows_affected() > 0)
+                })
+            }
+
+            fn dismiss_review_item<'a>(
+                &'a self,
+                tenant: &'a ::crmsync_core::TenantId,
+                id: i64,
+                by: &'a str,
+            ) -> $crate::sql::StoreFuture<'a, bool> {
+                Box::pin(async move {
+                    let done = ::sqlx::query(
+                        "UPDATE review_queue SET status = 'dismissed', resolved_by = $3, \
+                         resolved_at = $4, updated_at = $4 \
+                         WHERE tenant = $1 AND id = $2 AND status = 'pending'",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(id)
+                    .bind(by)
+                    .bind($crate::rows::micros($crate::rows::now()))
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::rows::storage("store.dismiss_review_item"))?;
+                    Ok(done.rows_affected() > 0)
                 })
             }
 

@@ -60,8 +60,8 @@ macro_rules! impl_sql_pages {
                 }))
             }
 
-            /// Applies one page of links, audit rows, dead letters and its cursor in one
-            /// transaction.
+            /// Applies one page of links, audit rows, dead letters, review items and its
+            /// cursor in one transaction.
             async fn commit_page_tx(
                 &self,
                 tenant: &::crmsync_core::TenantId,
@@ -93,6 +93,9 @@ macro_rules! impl_sql_pages {
                     Self::insert_links_tx(&mut tx, tenant, &key, &links).await?;
                     Self::insert_audit_tx(&mut tx, tenant, &commit.audit).await?;
                     Self::insert_dead_letters_tx(&mut tx, tenant, &commit.dead_letters).await?;
+                    let reviews = $crate::rows::parked_reviews(commit.review_items);
+                    Self::park_reviews_tx(&mut tx, tenant, &reviews).await?;
+                    Self::mark_reviews_applied_tx(&mut tx, tenant, &commit.applied_reviews).await?;
                     if let Some((direction, cursor)) = &commit.checkpoint {
                         Self::store_checkpoint_tx(&mut tx, tenant, &key, *direction, cursor)
                             .await?;
@@ -236,6 +239,94 @@ macro_rules! impl_sql_pages {
                             .push_bind($crate::rows::micros(letter.first_failed_at))
                             .push_bind($crate::rows::micros(letter.last_failed_at));
                     });
+                    query
+                        .build()
+                        .persistent(false)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err($crate::rows::storage("store.commit_page"))?;
+                }
+                Ok(())
+            }
+
+            /// Parks review items (as [`parked_reviews`](crate::rows::parked_reviews)
+            /// prepared them, one per key): a pending item with the same key is updated
+            /// in place through the partial unique index `review_queue_pending`.
+            async fn park_reviews_tx(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                tenant: &::crmsync_core::TenantId,
+                items: &[::crmsync_core::ReviewItem],
+            ) -> ::crmsync_core::Result<()> {
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 18, 0);
+                let id_text = |id: &Option<::crmsync_core::RecordId>| {
+                    id.as_ref().map(|id| id.as_str().to_owned())
+                };
+                for chunk in items.chunks(per) {
+                    let mut query = ::sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO review_queue ({}) ",
+                        $crate::sql::REVIEW_COLUMNS
+                    ));
+                    query.push_values(chunk, |mut row, item| {
+                        row.push_bind(tenant.as_str().to_owned())
+                            .push_bind(item.connection.as_str().to_owned())
+                            .push_bind(item.object.as_str().to_owned())
+                            .push_bind(item.kind.as_str())
+                            .push_bind(id_text(&item.local_id))
+                            .push_bind(id_text(&item.remote_id))
+                            .push_bind(::sqlx::types::Json(&item.fields))
+                            .push_bind(::sqlx::types::Json(&item.base))
+                            .push_bind(::sqlx::types::Json(&item.local))
+                            .push_bind(::sqlx::types::Json(&item.remote))
+                            .push_bind(::sqlx::types::Json(&item.candidates))
+                            .push_bind(item.reason.clone())
+                            .push_bind(item.status.as_str())
+                            .push_bind(::sqlx::types::Json(&item.resolution))
+                            .push_bind(item.resolved_by.clone())
+                            .push_bind(item.resolved_at.map($crate::rows::micros))
+                            .push_bind($crate::rows::micros(item.created_at))
+                            .push_bind($crate::rows::micros(item.updated_at));
+                    });
+                    query.push(
+                        " ON CONFLICT (tenant, connection, object, kind, \
+                         COALESCE(local_id, ''), COALESCE(remote_id, '')) \
+                         WHERE status = 'pending' DO UPDATE SET fields = excluded.fields, \
+                         base_values = excluded.base_values, \
+                         local_values = excluded.local_values, \
+                         remote_values = excluded.remote_values, \
+                         candidates = excluded.candidates, reason = excluded.reason, \
+                         updated_at = excluded.updated_at",
+                    );
+                    query
+                        .build()
+                        .persistent(false)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err($crate::rows::storage("store.commit_page"))?;
+                }
+                Ok(())
+            }
+
+            /// Marks the resolved review items among `ids` applied.
+            async fn mark_reviews_applied_tx(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                tenant: &::crmsync_core::TenantId,
+                ids: &[i64],
+            ) -> ::crmsync_core::Result<()> {
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 1, 2);
+                let now = $crate::rows::micros($crate::rows::now());
+                for chunk in ids.chunks(per) {
+                    let mut query = ::sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE review_queue SET status = 'applied', updated_at = ",
+                    );
+                    query.push_bind(now);
+                    query.push(" WHERE tenant = ");
+                    query.push_bind(tenant.as_str().to_owned());
+                    query.push(" AND status = 'resolved' AND id IN (");
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    list.push_unseparated(")");
                     query
                         .build()
                         .persistent(false)

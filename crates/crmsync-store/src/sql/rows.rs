@@ -161,6 +161,60 @@ macro_rules! impl_sql_rows {
                 })
             }
 
+            fn review_from_row(
+                row: &<$db as ::sqlx::Database>::Row,
+            ) -> ::crmsync_core::Result<::crmsync_core::ReviewItem> {
+                use ::sqlx::Row as _;
+                const OP: &str = "store.review_items";
+                fn json<T, R>(row: &R, name: &str) -> ::crmsync_core::Result<T>
+                where
+                    T: ::serde::de::DeserializeOwned,
+                    R: ::sqlx::Row,
+                    for<'n> &'n str: ::sqlx::ColumnIndex<R>,
+                    ::sqlx::types::Json<T>:
+                        for<'r> ::sqlx::Decode<'r, R::Database> + ::sqlx::Type<R::Database>,
+                {
+                    row.try_get::<::sqlx::types::Json<T>, _>(name)
+                        .map(|json| json.0)
+                        .map_err($crate::rows::storage(OP))
+                }
+                let text = |name: &str| -> ::crmsync_core::Result<String> {
+                    row.try_get::<String, _>(name)
+                        .map_err($crate::rows::storage(OP))
+                };
+                let opt = |name: &str| -> ::crmsync_core::Result<Option<String>> {
+                    row.try_get::<Option<String>, _>(name)
+                        .map_err($crate::rows::storage(OP))
+                };
+                let int = |name: &str| -> ::crmsync_core::Result<i64> {
+                    row.try_get::<i64, _>(name)
+                        .map_err($crate::rows::storage(OP))
+                };
+                Ok(::crmsync_core::ReviewItem {
+                    id: Some(int("id")?),
+                    connection: text("connection")?.into(),
+                    object: ::crmsync_core::ObjectKind::parse(&text("object")?),
+                    kind: $crate::rows::parse_review_kind(&text("kind")?)?,
+                    local_id: opt("local_id")?.map(Into::into),
+                    remote_id: opt("remote_id")?.map(Into::into),
+                    fields: json(row, "fields")?,
+                    base: json(row, "base_values")?,
+                    local: json(row, "local_values")?,
+                    remote: json(row, "remote_values")?,
+                    candidates: json(row, "candidates")?,
+                    reason: text("reason")?,
+                    status: $crate::rows::parse_review_status(&text("status")?)?,
+                    resolution: json(row, "resolution")?,
+                    resolved_by: opt("resolved_by")?,
+                    resolved_at: $crate::rows::from_micros_opt(
+                        row.try_get::<Option<i64>, _>("resolved_at")
+                            .map_err($crate::rows::storage(OP))?,
+                    )?,
+                    created_at: $crate::rows::from_micros(int("created_at")?)?,
+                    updated_at: $crate::rows::from_micros(int("updated_at")?)?,
+                })
+            }
+
             fn mirror_from_row(
                 object: &::crmsync_core::ObjectKind,
                 row: &<$db as ::sqlx::Database>::Row,

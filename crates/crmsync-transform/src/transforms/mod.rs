@@ -1,4 +1,4 @@
-//! Transforms: named, reversible pairs of functions between a provider's value
+//! Transforms: named, documented pairs of functions between a provider's value
 //! (inbound, remote → canonical) and the application's value (outbound, canonical →
 //! remote).
 //!
@@ -6,49 +6,99 @@
 //! | --- | --- | --- | --- |
 //! | `none` | as received | anything | the canonical value |
 //! | `trim` | text without surrounding spaces | text | trimmed text |
-//! | `lowercase` | lower-case text | text | lower-case text |
+//! | `lowercase` | lower-case text | text (`"John@EXAMPLE.com"` → `"john@example.com"`) | lower-case text |
 //! | `email` | trimmed, lower-case text | text | trimmed, lower-case text |
-//! | `phone_e164` | `"+14155550132"`, extension as `";ext=12"` | a phone number in any international format, or national in the record's country ([`TransformEnv::phone_region`]) or the default region | E.164 |
-//! | `integer` | JSON number | `"42"`, `"42.0"`, `42` | `"42"` |
-//! | `decimal` | exact decimal text, scale kept: `"1200.50"` | `"1200.50"`, `"+1.2005e3"`, `1200.5` | the decimal text |
-//! | `boolean` | JSON `true`/`false` | `"true"`, `"false"`, `"yes"`, `"no"`, `"1"`, `"0"`, booleans | `"true"`/`"false"` |
-//! | `datetime_iso` | `"2024-05-01T00:00:00.000Z"` (UTC, millis) | ISO-8601 with or without offset, a date, epoch milliseconds | the canonical text |
+//! | `phone_e164` | `"+14155550132"`, extension as `";ext=12"` | a phone number in any international format, or national in the record's country ([`TransformEnv::phone_region`]) or the default region: `"(415) 555-1234"` → `"+14155551234"` | E.164 |
+//! | `integer` | JSON number | `"42"`, `"42.0"`, `42` | `"42"` (text providers) or `42` (typed) |
+//! | `decimal` | exact decimal text, scale kept: `"1200.50"` | `"1200.50"`, `"+1.2005e3"`, `1200.5` | the decimal text, or an exact JSON number (typed) |
+//! | `currency_cents` | whole cents, JSON number: `4999` | dollars: `"49.99"`, `49.99` | `"49.99"` or `49.99` (typed); exact decimal arithmetic |
+//! | `boolean` | JSON `true`/`false` | `"true"`, `"false"`, `"yes"`, `"no"`, `"1"`, `"0"`, booleans | `"true"`/`"false"` or a boolean (typed) |
+//! | `boolean_yn` | JSON `true`/`false` | `"Y"` → `true`, `"N"` → `false` (also yes/no, booleans) | `"Y"`/`"N"` |
+//! | `boolean_checkbox` | JSON `true`/`false` | `"true"` → `true`, `"false"`, `"1"`, `"0"`, `"checked"`, `"on"`, booleans | `"true"`/`"false"` or a boolean (typed) |
+//! | `datetime_iso` | `"2024-05-01T00:00:00.000Z"` (UTC, millis) | ISO-8601 with or without offset, a date, epoch milliseconds, `"01/15/2024"` → `"2024-01-15T00:00:00.000Z"` | the canonical text |
 //! | `date_iso` | `"2024-05-01"` | ISO date or date-time, epoch milliseconds, `05/01/2024` (month first in region `US`, day first elsewhere) | the canonical text |
+//! | `date_sfdc` | `"2024-01-15"` or `"2024-01-15T10:00:00.000Z"` | Salesforce dates `"2024-01-15"` and date-times `"2024-01-15T10:00:00.000+0000"` | the Salesforce form; option `canonical = "date" \| "datetime"` fixes the canonical shape ([`DateSfdc`]) |
+//! | `epoch_ms` | `"2024-05-01T00:00:00.000Z"` | epoch milliseconds (`"1714521600000"`, `1714521600000`) or ISO text | epoch milliseconds, as text or a number (typed) |
+//! | `duration_ms` | seconds, JSON number | milliseconds (`"342000"` → `342`) | milliseconds |
+//! | `url_domain` | lower-case domain: `"initech.com"` | a web address or domain: `"https://www.Initech.com/about"` | `"https://initech.com"` |
+//! | `split_name` | two fields: first and last name | one full name: `"Ada King Lovelace"` → `["Ada King", "Lovelace"]` | the full name |
+//! | `join_name` | one full name | two fields, first and last name | the two fields |
+//! | `picklist_map` | the application's values | the provider's values, mapped through the rule's table ([`Picklist`]) | the provider's values |
+//! | `default` | as received; blank becomes the option `value` | anything | the canonical value; blank becomes `value` ([`DefaultValue`]) |
+//! | `expr` | what the rule's `inbound` expression gives | anything | what its `outbound` expression gives ([`expr`]) |
 //!
 //! The mapper never calls a transform with `null` or an empty string (both mean "no
-//! value"), and treats an empty result as no value. Transforms never panic on input and
-//! never put the value in their error messages; the mapper adds a (redacted where
-//! personal) description of the value itself.
+//! value"; see [`Transform::when_blank`]), and treats an empty result as no value.
+//! Transforms never panic on input and never put the value in their error messages; the
+//! mapper adds a (redacted where personal) description of the value itself.
 //!
-//! Implement [`Transform`] and register it with
+//! Providers that write every value as text (HubSpot) and those that write JSON numbers
+//! and booleans (Salesforce) are both read by every transform; what a transform writes
+//! follows [`TransformEnv::remote_values`].
+//!
+//! A rule with several fields on one side (`local = ["first_name", "last_name"]`) hands
+//! its transform a JSON list of their values in that order (`null` for a missing one),
+//! and expects one back; see [`Transform::arity`].
+//!
+//! Implement [`Transform`] (or [`TransformFactory`], for transforms with options) and
+//! register it with
 //! [`DeclarativeMapperBuilder::transform`](crate::DeclarativeMapperBuilder::transform)
-//! to add your own.
+//! to add your own; or write a small [`expr`] in the configuration.
 
-use std::{collections::BTreeMap, fmt, str::FromStr, sync::Arc};
+use std::fmt;
 
-use crmsync_core::{Error, ErrorKind, Result};
+use crmsync_core::FieldType;
 use serde_json::Value;
 
+use crate::FieldDirection;
+
+mod boolean;
 mod country;
+mod env;
+pub mod expr;
+mod fallback;
+mod name;
 mod number;
 mod phone;
+mod phone_rules;
+mod picklist;
+mod registry;
+mod scaled;
+mod sfdc;
 mod text;
 mod time;
+mod web;
 
+#[cfg(test)]
+mod proptests;
+
+pub use boolean::Boolean;
+pub use boolean::{BooleanCheckbox, BooleanYn};
 pub use country::region_for_country;
-pub use number::{Boolean, Decimal, Integer, normalize_decimal};
+pub use env::TransformEnv;
+pub use expr::{Expr, ExprError, ExprFactory, ExprTransform};
+pub use fallback::{DefaultFactory, DefaultValue};
+pub use name::{JoinName, SplitName};
+pub use number::{Decimal, Integer, normalize_decimal};
 pub use phone::{PhoneE164, normalize_phone};
+pub use picklist::{Picklist, PicklistFactory, Unmapped};
+pub use registry::{RuleShape, TransformFactory, TransformRegistry};
+pub use scaled::{CurrencyCents, DurationMs};
+pub use sfdc::{DateSfdc, DateSfdcFactory, DateShape};
 pub use text::{Email, Lowercase, Trim, Unchanged, normalize_email};
-pub use time::{DateIso, DateTimeIso};
+pub use time::{DateIso, DateTimeIso, EpochMs};
+pub use web::UrlDomain;
 
-pub(crate) use country::{region_id_for_country, warm_up as warm_up_country_table};
+pub(crate) use country::warm_up as warm_up_country_table;
 pub(crate) use phone::warm_up as warm_up_phone_metadata;
 
-/// A named, reversible conversion between a provider's value and the canonical value.
+/// A named conversion between a provider's value and the canonical value.
 ///
-/// `inbound(outbound(c))` must give back `c` for every canonical value `c` that
-/// `inbound` produces, so that a value written to a provider and read back is not
-/// seen as a change.
+/// When the transform serves both directions ([`direction`](Self::direction) is
+/// bidirectional, the default), `inbound(outbound(c))` must give back `c` for every
+/// canonical value `c` that `inbound` produces, so that a value written to a provider
+/// and read back is not seen as a change: the transform declares `outbound` the inverse
+/// of `inbound`.
 pub trait Transform: Send + Sync + 'static {
     /// The name configs use, e.g. `phone_e164`; also the rule named when it fails.
     fn name(&self) -> &str;
@@ -69,6 +119,119 @@ pub trait Transform: Send + Sync + 'static {
     /// error messages must not show.
     fn sensitive(&self) -> bool {
         false
+    }
+
+    /// Which rules the transform serves: [`Bidirectional`](FieldDirection::Bidirectional)
+    /// (the default) when `outbound` is the inverse of `inbound`, so values round-trip;
+    /// [`Inbound`](FieldDirection::Inbound) or [`Outbound`](FieldDirection::Outbound)
+    /// when only that direction is meaningful (a table that maps several values to one
+    /// cannot be read back). A rule flowing a way its transform does not serve is a
+    /// configuration error that suggests a direction.
+    fn direction(&self) -> FieldDirection {
+        FieldDirection::Bidirectional
+    }
+
+    /// How many canonical and remote fields the transform works on: one each (the
+    /// default); `split_name` takes one remote field and gives two canonical ones. A
+    /// side with several fields is a JSON list of their values, in the rule's order.
+    fn arity(&self) -> Arity {
+        Arity::ONE
+    }
+
+    /// Whether the transform can read and write a remote field of this type, as a
+    /// provider's `describe()` reports it (see
+    /// [`DeclarativeMapper::check_against`](crate::DeclarativeMapper::check_against)).
+    /// Any type, by default.
+    fn compatible_with(&self, field_type: &FieldType) -> bool {
+        let _ = field_type;
+        true
+    }
+
+    /// The canonical value a blank value (`null`, `""`) stands for, in both directions.
+    /// `None` (the default): blank means "no value" (inbound) and "clear the field"
+    /// (outbound).
+    fn when_blank(&self) -> Option<&Value> {
+        None
+    }
+}
+
+/// How many fields a transform works on, on each side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Arity {
+    /// Canonical fields.
+    pub local: usize,
+    /// Remote fields.
+    pub remote: usize,
+}
+
+impl Arity {
+    /// One field on each side.
+    pub const ONE: Self = Self {
+        local: 1,
+        remote: 1,
+    };
+}
+
+/// What a remote field holds, read from the type a provider's `describe()` reports, for
+/// [`Transform::compatible_with`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FieldClass {
+    /// Text of some kind: strings, text areas, URLs, phone numbers, e-mail addresses,
+    /// picklists, ids and references.
+    Text,
+    /// A number (integer, double, currency, percent).
+    Number,
+    /// True or false (checkboxes).
+    Boolean,
+    /// A calendar date.
+    Date,
+    /// An instant.
+    DateTime,
+    /// A type crmsync does not know; every transform is allowed on it.
+    Unknown,
+}
+
+impl FieldClass {
+    /// The class of a described field type. Salesforce's own type names (`int`,
+    /// `double`, `currency`, `percent`, `textarea`, `url`, `picklist`, `id`, ...) are
+    /// understood in [`FieldType::Other`].
+    ///
+    /// ```
+    /// use crmsync_core::FieldType;
+    /// use crmsync_transform::transforms::FieldClass;
+    /// assert_eq!(FieldClass::of(&FieldType::Phone), FieldClass::Text);
+    /// assert_eq!(FieldClass::of(&FieldType::Other("currency".into())), FieldClass::Number);
+    /// assert_eq!(FieldClass::of(&FieldType::Other("geolocation".into())), FieldClass::Unknown);
+    /// ```
+    pub fn of(field_type: &FieldType) -> Self {
+        match field_type {
+            FieldType::String
+            | FieldType::Enumeration
+            | FieldType::Phone
+            | FieldType::Email
+            | FieldType::Reference => Self::Text,
+            FieldType::Number => Self::Number,
+            FieldType::Boolean => Self::Boolean,
+            FieldType::Date => Self::Date,
+            FieldType::DateTime => Self::DateTime,
+            FieldType::Other(name) => match name.to_ascii_lowercase().as_str() {
+                "int" | "integer" | "long" | "double" | "currency" | "percent" | "decimal"
+                | "number" => Self::Number,
+                "bool" | "boolean" | "checkbox" | "booleancheckbox" => Self::Boolean,
+                "date" => Self::Date,
+                "datetime" | "date_time" => Self::DateTime,
+                "string" | "text" | "textarea" | "url" | "picklist" | "multipicklist"
+                | "combobox" | "id" | "reference" | "phone" | "email" | "encryptedstring"
+                | "enumeration" => Self::Text,
+                _ => Self::Unknown,
+            },
+            _ => Self::Unknown,
+        }
+    }
+
+    /// Whether a field of this class is one of `allowed` (an unknown class always is).
+    pub fn is_one_of(self, allowed: &[FieldClass]) -> bool {
+        self == Self::Unknown || allowed.contains(&self)
     }
 }
 
@@ -100,147 +263,6 @@ impl fmt::Display for TransformError {
 
 impl std::error::Error for TransformError {}
 
-/// What transforms may need besides the value: the mapping's default region and, for
-/// phone numbers, the region of the record being mapped.
-///
-/// The mapper gives each record its own environment when the object's mapping names the
-/// field holding the record's country ([`ObjectMapping::phone_region`]); building one is
-/// a copy of two region ids.
-///
-/// ```
-/// use crmsync_transform::TransformEnv;
-/// let tenant = TransformEnv::new("US")?;
-/// let record = tenant.with_country("United Kingdom");
-/// assert_eq!((record.region(), record.phone_region()), ("US", "GB"));
-/// // An unknown country leaves the default region in place.
-/// assert_eq!(tenant.with_country("Atlantis").phone_region(), "US");
-/// # Ok::<(), crmsync_core::Error>(())
-/// ```
-///
-/// [`ObjectMapping::phone_region`]: crate::ObjectMapping::phone_region
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TransformEnv {
-    region_id: phonenumber::country::Id,
-    phone_region_id: phonenumber::country::Id,
-}
-
-impl TransformEnv {
-    /// An environment with a default region (ISO 3166-1 alpha-2, e.g. `US`).
-    ///
-    /// # Errors
-    /// [`ErrorKind::Config`] if the region is not one libphonenumber knows.
-    pub fn new(region: &str) -> Result<Self> {
-        let code = region.trim().to_ascii_uppercase();
-        let region_id = phonenumber::country::Id::from_str(&code).map_err(|_| {
-            Error::new(
-                ErrorKind::Config,
-                format!(
-                    "unknown default_region `{region}`: use an ISO 3166-1 alpha-2 code \
-                     such as US, GB or DE"
-                ),
-            )
-        })?;
-        Ok(Self {
-            region_id,
-            phone_region_id: region_id,
-        })
-    }
-
-    /// This environment for a record whose country is `country` (a name, an alpha-2 or
-    /// an alpha-3 code, read by [`region_for_country`]): phone numbers without a country
-    /// code are read in that country. An unknown or empty country keeps the default
-    /// region.
-    pub fn with_country(&self, country: &str) -> Self {
-        Self {
-            region_id: self.region_id,
-            phone_region_id: region_id_for_country(country).unwrap_or(self.region_id),
-        }
-    }
-
-    /// The default region's code, upper case: the tenant's region, which also decides how
-    /// ambiguous dates (`05/01/2024`) are read.
-    pub fn region(&self) -> &str {
-        self.region_id.as_ref()
-    }
-
-    /// The code (upper case) of the region phone numbers without a country code are read
-    /// in: the record's country when the mapping reads it and it is known, else the
-    /// default [`region`](Self::region).
-    pub fn phone_region(&self) -> &str {
-        self.phone_region_id.as_ref()
-    }
-
-    pub(crate) fn region_id(&self) -> phonenumber::country::Id {
-        self.region_id
-    }
-
-    pub(crate) fn phone_region_id(&self) -> phonenumber::country::Id {
-        self.phone_region_id
-    }
-}
-
-impl Default for TransformEnv {
-    fn default() -> Self {
-        Self {
-            region_id: phonenumber::country::Id::US,
-            phone_region_id: phonenumber::country::Id::US,
-        }
-    }
-}
-
-/// Transforms by name: the built-in ones plus any registered.
-#[derive(Clone)]
-pub struct TransformRegistry {
-    by_name: BTreeMap<String, Arc<dyn Transform>>,
-}
-
-impl TransformRegistry {
-    /// The built-in transforms (see the [module docs](self)).
-    pub fn builtin() -> Self {
-        let mut registry = Self {
-            by_name: BTreeMap::new(),
-        };
-        registry.register(Arc::new(Unchanged));
-        registry.register(Arc::new(Trim));
-        registry.register(Arc::new(Lowercase));
-        registry.register(Arc::new(Email));
-        registry.register(Arc::new(PhoneE164));
-        registry.register(Arc::new(Integer));
-        registry.register(Arc::new(Decimal));
-        registry.register(Arc::new(Boolean));
-        registry.register(Arc::new(DateTimeIso));
-        registry.register(Arc::new(DateIso));
-        registry
-    }
-
-    /// Adds a transform, replacing any of the same name.
-    pub fn register(&mut self, transform: Arc<dyn Transform>) {
-        self.by_name.insert(transform.name().to_owned(), transform);
-    }
-
-    /// The transform of that name.
-    pub fn get(&self, name: &str) -> Option<&Arc<dyn Transform>> {
-        self.by_name.get(name)
-    }
-
-    /// The names known, sorted.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.by_name.keys().map(String::as_str)
-    }
-}
-
-impl Default for TransformRegistry {
-    fn default() -> Self {
-        Self::builtin()
-    }
-}
-
-impl fmt::Debug for TransformRegistry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.by_name.keys()).finish()
-    }
-}
-
 /// The text of a string value, or an error naming what was expected.
 pub(crate) fn expect_text<'v>(value: &'v Value, what: &str) -> Result<&'v str, TransformError> {
     value
@@ -257,6 +279,17 @@ pub(crate) fn kind(value: &Value) -> &'static str {
         Value::String(_) => "text",
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
+    }
+}
+
+/// The `n` values of a multi-field side, or an error if `value` is not a list of `n`.
+pub(crate) fn expect_list(value: &Value, n: usize) -> Result<&[Value], TransformError> {
+    match value {
+        Value::Array(items) if items.len() == n => Ok(items),
+        other => Err(TransformError::new(format!(
+            "expected a list of {n} values, got {}",
+            kind(other)
+        ))),
     }
 }
 
@@ -301,6 +334,7 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crmsync_core::ErrorKind;
 
     #[test]
     fn registry_knows_every_builtin_by_name() {
@@ -310,21 +344,38 @@ mod tests {
             names,
             [
                 "boolean",
+                "boolean_checkbox",
+                "boolean_yn",
+                "currency_cents",
                 "date_iso",
+                "date_sfdc",
                 "datetime_iso",
                 "decimal",
+                "default",
+                "duration_ms",
                 "email",
+                "epoch_ms",
+                "expr",
                 "integer",
+                "join_name",
                 "lowercase",
                 "none",
                 "phone_e164",
-                "trim"
+                "picklist_map",
+                "split_name",
+                "trim",
+                "url_domain",
             ]
         );
         for name in names {
-            assert_eq!(registry.get(name).map(|t| t.name()), Some(name));
+            if let Some(t) = registry.get(name) {
+                assert_eq!(t.name(), name);
+            }
+            assert!(registry.contains(name));
         }
+        // Transforms configured per rule are built by `resolve`, not looked up.
         assert!(registry.get("picklist_map").is_none());
+        assert!(registry.get("phone_e164").is_some());
     }
 
     #[test]
@@ -339,5 +390,114 @@ mod tests {
             matches!(&err, Some(e) if e.kind() == ErrorKind::Config),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn field_classes_read_hubspot_and_salesforce_types() {
+        for (ty, class) in [
+            (FieldType::String, FieldClass::Text),
+            (FieldType::Enumeration, FieldClass::Text),
+            (FieldType::Number, FieldClass::Number),
+            (FieldType::Boolean, FieldClass::Boolean),
+            (FieldType::Date, FieldClass::Date),
+            (FieldType::DateTime, FieldClass::DateTime),
+            (FieldType::Other("int".into()), FieldClass::Number),
+            (FieldType::Other("Double".into()), FieldClass::Number),
+            (FieldType::Other("textarea".into()), FieldClass::Text),
+            (FieldType::Other("url".into()), FieldClass::Text),
+            (FieldType::Other("datetime".into()), FieldClass::DateTime),
+            (FieldType::Other("address".into()), FieldClass::Unknown),
+        ] {
+            assert_eq!(FieldClass::of(&ty), class, "{ty:?}");
+        }
+        assert!(FieldClass::Unknown.is_one_of(&[FieldClass::Number]));
+        assert!(!FieldClass::Text.is_one_of(&[FieldClass::Number]));
+    }
+}
+
+#[cfg(test)]
+mod rules_table {
+    //! The examples of the integration guide's "Data Transformation Rules" table, one
+    //! per transform.
+
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::TransformSpec;
+
+    fn built(spec: TransformSpec) -> Arc<dyn Transform> {
+        let one = ["f".to_owned()];
+        match TransformRegistry::builtin().resolve(
+            &spec,
+            RuleShape {
+                local: &one,
+                remote: &one,
+            },
+        ) {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn inbound(spec: TransformSpec, value: Value) -> Option<Value> {
+        built(spec).inbound(&value, &TransformEnv::default()).ok()
+    }
+
+    #[test]
+    fn every_example_of_the_table_holds() {
+        // none: pass through unchanged.
+        assert_eq!(
+            inbound("none".into(), json!("String field")),
+            Some(json!("String field"))
+        );
+        // phone_e164: "(415) 555-1234" -> "+14155551234".
+        assert_eq!(
+            inbound("phone_e164".into(), json!("(415) 555-1234")),
+            Some(json!("+14155551234"))
+        );
+        // date_iso: "01/15/2024" -> "2024-01-15T00:00:00Z": the instant is `datetime_iso`
+        // (canonical instants carry milliseconds); `date_iso` keeps the calendar date.
+        assert_eq!(
+            inbound("datetime_iso".into(), json!("01/15/2024")),
+            Some(json!("2024-01-15T00:00:00.000Z"))
+        );
+        assert_eq!(
+            inbound("date_iso".into(), json!("01/15/2024")),
+            Some(json!("2024-01-15"))
+        );
+        // date_sfdc: "2024-01-15".
+        assert_eq!(
+            inbound("date_sfdc".into(), json!("2024-01-15")),
+            Some(json!("2024-01-15"))
+        );
+        // boolean_yn: "Y" -> true.
+        assert_eq!(inbound("boolean_yn".into(), json!("Y")), Some(json!(true)));
+        // boolean_checkbox: "true" -> true.
+        assert_eq!(
+            inbound("boolean_checkbox".into(), json!("true")),
+            Some(json!(true))
+        );
+        // lowercase: "John@EXAMPLE.com" -> "john@example.com".
+        assert_eq!(
+            inbound("lowercase".into(), json!("John@EXAMPLE.com")),
+            Some(json!("john@example.com"))
+        );
+        // picklist_map: a custom mapping table.
+        let picklist = TransformSpec::new("picklist_map")
+            .option("map", json!({ "NEW": "Open - Not Contacted" }));
+        assert_eq!(
+            inbound(picklist, json!("Open - Not Contacted")),
+            Some(json!("NEW"))
+        );
+        // currency_cents: "49.99" -> 4999.
+        assert_eq!(
+            inbound("currency_cents".into(), json!("49.99")),
+            Some(json!(4999))
+        );
+        // custom: `value.split(' ')[0]`, as an `expr`.
+        let custom = TransformSpec::new("expr").option("inbound", json!("value.split(' ')[0]"));
+        assert_eq!(inbound(custom, json!("Ada Lovelace")), Some(json!("Ada")));
     }
 }

@@ -1,18 +1,20 @@
-//! Number and boolean transforms: `integer`, `decimal`, `boolean`.
+//! Number transforms: `integer`, `decimal`.
 //!
-//! Providers such as HubSpot send every property as text; canonical integers and
-//! booleans are JSON numbers and booleans, canonical decimals stay exact text (never a
-//! float, so money keeps its cents).
+//! HubSpot sends every property as text, Salesforce sends JSON numbers; both are read.
+//! Canonical integers are JSON numbers, canonical decimals stay exact text (never a
+//! float, so money keeps its cents). Outbound, text providers get text and typed ones
+//! ([`RemoteValues::Typed`](crate::RemoteValues::Typed)) JSON numbers, exact or refused.
 
+use crmsync_core::FieldType;
 use serde_json::{Number, Value};
 
-use super::{Transform, TransformEnv, TransformError, kind};
+use super::{FieldClass, Transform, TransformEnv, TransformError, kind};
 
 /// Exponents beyond this are not amounts anyone means (and would build huge strings).
 const MAX_EXPONENT: i64 = 400;
 
 /// `integer`: `"42"` (or `"42.0"`, or a number) ⇄ canonical JSON number `42`; outbound
-/// gives text `"42"`. Fractions fail.
+/// gives text `"42"`, or the number `42` to a typed provider. Fractions fail.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Integer;
 
@@ -25,13 +27,26 @@ impl Transform for Integer {
         parse_integer(value).map(Value::Number)
     }
 
-    fn outbound(&self, value: &Value, _env: &TransformEnv) -> Result<Value, TransformError> {
-        parse_integer(value).map(|n| Value::String(n.to_string()))
+    fn outbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
+        let n = parse_integer(value)?;
+        Ok(if env.typed() {
+            Value::Number(n)
+        } else {
+            Value::String(n.to_string())
+        })
+    }
+
+    fn compatible_with(&self, field_type: &FieldType) -> bool {
+        FieldClass::of(field_type).is_one_of(&[FieldClass::Number])
     }
 }
 
-/// `decimal`: an exact decimal as normalized text both ways (see [`normalize_decimal`]),
-/// e.g. `"1200.50"`; JSON numbers are accepted and turned into text.
+/// `decimal`: an exact decimal as normalized text (see [`normalize_decimal`]), e.g.
+/// `"1200.50"`; JSON numbers are accepted and turned into text. Outbound gives the text,
+/// or to a typed provider a JSON number that reads back as exactly the same decimal
+/// (`1200.5`); a decimal a JSON number cannot carry exactly (more than about 15
+/// significant digits) fails rather than being rounded. A JSON number has no scale, so
+/// from a typed provider canonical decimals come without trailing zeros (`"1200.5"`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Decimal;
 
@@ -40,50 +55,26 @@ impl Transform for Decimal {
         "decimal"
     }
 
-    fn inbound(&self, value: &Value, _env: &TransformEnv) -> Result<Value, TransformError> {
-        decimal_text(value).map(Value::String)
+    fn inbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
+        let text = decimal_text(value)?;
+        if env.typed() {
+            // A JSON number has no scale: `1200.50` and `1200.5` are one value there.
+            return Ok(Value::String(trim_zeros(&text).to_owned()));
+        }
+        Ok(Value::String(text))
     }
 
     fn outbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
-        self.inbound(value, env)
-    }
-}
-
-/// `boolean`: `"true"`/`"false"` (also `yes`/`no`, `y`/`n`, `1`/`0`, any case, or a
-/// JSON boolean) ⇄ canonical JSON boolean; outbound gives text `"true"`/`"false"`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Boolean;
-
-impl Transform for Boolean {
-    fn name(&self) -> &str {
-        "boolean"
+        let text = decimal_text(value)?;
+        if env.typed() {
+            exact_number(&text)
+        } else {
+            Ok(Value::String(text))
+        }
     }
 
-    fn inbound(&self, value: &Value, _env: &TransformEnv) -> Result<Value, TransformError> {
-        parse_bool(value).map(Value::Bool)
-    }
-
-    fn outbound(&self, value: &Value, _env: &TransformEnv) -> Result<Value, TransformError> {
-        parse_bool(value).map(|b| Value::String(b.to_string()))
-    }
-}
-
-fn parse_bool(value: &Value) -> Result<bool, TransformError> {
-    match value {
-        Value::Bool(b) => Ok(*b),
-        Value::Number(n) if n.as_u64() == Some(1) => Ok(true),
-        Value::Number(n) if n.as_u64() == Some(0) => Ok(false),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "yes" | "y" | "1" | "on" => Ok(true),
-            "false" | "no" | "n" | "0" | "off" => Ok(false),
-            _ => Err(TransformError::new(
-                "expected true or false (or yes/no, 1/0)",
-            )),
-        },
-        other => Err(TransformError::new(format!(
-            "expected a boolean, got {}",
-            kind(other)
-        ))),
+    fn compatible_with(&self, field_type: &FieldType) -> bool {
+        FieldClass::of(field_type).is_one_of(&[FieldClass::Number])
     }
 }
 
@@ -119,7 +110,50 @@ fn parse_integer(value: &Value) -> Result<Number, TransformError> {
         .map_err(|_| TransformError::new("whole number out of range (64 bits)"))
 }
 
-fn decimal_text(value: &Value) -> Result<String, TransformError> {
+/// A normalized decimal as a JSON number that serializes back to the same decimal:
+/// integers as integers, others as the `f64` whose shortest form is the decimal.
+pub(crate) fn exact_number(decimal: &str) -> Result<Value, TransformError> {
+    let inexact = || {
+        TransformError::new(
+            "the decimal has more significant digits than a JSON number carries exactly; \
+             round it or send it as text",
+        )
+    };
+    let decimal = trim_zeros(decimal);
+    if !decimal.contains('.') {
+        if let Ok(n) = decimal.parse::<i64>() {
+            return Ok(Value::from(n));
+        }
+        if let Ok(n) = decimal.parse::<u64>() {
+            return Ok(Value::from(n));
+        }
+    }
+    let float: f64 = decimal.parse().map_err(|_| inexact())?;
+    let number = Number::from_f64(float).ok_or_else(inexact)?;
+    let back = normalize_decimal(&number.to_string())?;
+    if same_decimal(&back, decimal) {
+        Ok(Value::Number(number))
+    } else {
+        Err(inexact())
+    }
+}
+
+/// Whether two normalized decimals are the same number (trailing zeros aside).
+fn same_decimal(a: &str, b: &str) -> bool {
+    trim_zeros(a) == trim_zeros(b)
+}
+
+/// A normalized decimal without trailing fraction zeros: `"1200.50"` → `"1200.5"`,
+/// `"5.00"` → `"5"`.
+pub(crate) fn trim_zeros(decimal: &str) -> &str {
+    if decimal.contains('.') {
+        decimal.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        decimal
+    }
+}
+
+pub(crate) fn decimal_text(value: &Value) -> Result<String, TransformError> {
     match value {
         Value::String(s) => normalize_decimal(s),
         Value::Number(n) => normalize_decimal(&n.to_string()),
@@ -306,37 +340,61 @@ mod tests {
         assert_round_trips(&Decimal, &env(), &inputs);
     }
 
+    fn typed() -> TransformEnv {
+        env().with_remote_values(crate::RemoteValues::Typed)
+    }
+
     #[test]
-    fn booleans_from_text_and_back() {
-        for (remote, canonical) in [
-            (json!("true"), true),
-            (json!("TRUE"), true),
-            (json!(" yes "), true),
-            (json!("1"), true),
-            (json!(1), true),
-            (json!(true), true),
-            (json!("false"), false),
-            (json!("No"), false),
-            (json!("0"), false),
-            (json!(false), false),
+    fn typed_providers_get_json_numbers() {
+        assert_eq!(
+            Integer.outbound(&json!("250"), &typed()).ok(),
+            Some(json!(250))
+        );
+        assert_eq!(
+            Integer.inbound(&json!(250), &typed()).ok(),
+            Some(json!(250))
+        );
+        for (canonical, number) in [
+            ("1200.50", json!(1200.5)),
+            ("1200", json!(1200)),
+            ("-0.01", json!(-0.01)),
+            ("0.1", json!(0.1)),
+            ("123456789012.34", json!(123_456_789_012.34)),
+            ("18446744073709551615", json!(u64::MAX)),
         ] {
+            let out = Decimal.outbound(&json!(canonical), &typed()).ok();
+            assert_eq!(out, Some(number.clone()), "{canonical}");
+            // Salesforce sends it back as a number: the same decimal comes in.
+            let back = Decimal.inbound(&number, &typed()).ok();
+            let back = back.and_then(|b| b.as_str().map(str::to_owned));
             assert_eq!(
-                Boolean.inbound(&remote, &env()).ok(),
-                Some(json!(canonical)),
-                "{remote}"
+                back.as_deref().map(|b| same_decimal(b, canonical)),
+                Some(true),
+                "{canonical}"
             );
         }
+        // More digits than a double carries: refused, never rounded.
+        for inexact in ["12345678901234567.89", "0.12345678901234567891"] {
+            assert!(
+                Decimal.outbound(&json!(inexact), &typed()).is_err(),
+                "{inexact}"
+            );
+        }
+        // Text providers still get text.
         assert_eq!(
-            Boolean.outbound(&json!(true), &env()).ok(),
-            Some(json!("true"))
+            Decimal.outbound(&json!("1200.50"), &env()).ok(),
+            Some(json!("1200.50"))
         );
-        assert_eq!(
-            Boolean.outbound(&json!(false), &env()).ok(),
-            Some(json!("false"))
-        );
-        assert!(Boolean.inbound(&json!("maybe"), &env()).is_err());
-        assert!(Boolean.inbound(&json!(2), &env()).is_err());
-        let inputs = ["true", "false", "Y", "n", "on", "OFF"].map(|s| json!(s));
-        assert_round_trips(&Boolean, &env(), &inputs);
+    }
+
+    #[test]
+    fn number_transforms_need_number_fields() {
+        use crmsync_core::FieldType;
+        for t in [&Integer as &dyn Transform, &Decimal] {
+            assert!(t.compatible_with(&FieldType::Number));
+            assert!(t.compatible_with(&FieldType::Other("currency".into())));
+            assert!(!t.compatible_with(&FieldType::String));
+            assert!(!t.compatible_with(&FieldType::Date));
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! Text transforms: `none`, `trim`, `lowercase`, `email`.
 
+use crmsync_core::FieldType;
 use serde_json::Value;
 
-use super::{Transform, TransformEnv, TransformError, expect_text};
+use super::{FieldClass, Transform, TransformEnv, TransformError, expect_text};
 
 /// `none`: the value passes unchanged both ways.
 #[derive(Clone, Copy, Debug, Default)]
@@ -38,6 +39,10 @@ impl Transform for Trim {
     fn outbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
         self.inbound(value, env)
     }
+
+    fn compatible_with(&self, field_type: &FieldType) -> bool {
+        FieldClass::of(field_type).is_one_of(&[FieldClass::Text])
+    }
 }
 
 /// `lowercase`: text is lower-cased both ways; other values pass unchanged.
@@ -55,6 +60,10 @@ impl Transform for Lowercase {
 
     fn outbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
         self.inbound(value, env)
+    }
+
+    fn compatible_with(&self, field_type: &FieldType) -> bool {
+        FieldClass::of(field_type).is_one_of(&[FieldClass::Text])
     }
 }
 
@@ -77,6 +86,10 @@ impl Transform for Email {
 
     fn outbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
         self.inbound(value, env)
+    }
+
+    fn compatible_with(&self, field_type: &FieldType) -> bool {
+        FieldClass::of(field_type).is_one_of(&[FieldClass::Text])
     }
 
     fn sensitive(&self) -> bool {

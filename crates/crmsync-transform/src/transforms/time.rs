@@ -1,18 +1,20 @@
-//! Time transforms: `datetime_iso`, `date_iso`.
+//! Time transforms: `datetime_iso`, `date_iso`, `epoch_ms`.
 //!
 //! HubSpot sends date-times as ISO-8601 text or epoch milliseconds, and dates as epoch
 //! milliseconds at midnight UTC; other systems send ISO text. Canonical date-times are
 //! ISO-8601 in UTC with milliseconds (`2024-05-01T00:00:00.000Z`), canonical dates are
-//! `2024-05-01`.
+//! `2024-05-01`. Salesforce's forms are in [`DateSfdc`](super::DateSfdc).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use crmsync_core::FieldType;
 use serde_json::Value;
 
-use super::{Transform, TransformEnv, TransformError, kind};
+use super::{FieldClass, Transform, TransformEnv, TransformError, kind};
 
-/// `datetime_iso`: ISO-8601 text (any offset, or none: UTC), a bare date (midnight UTC)
-/// or epoch milliseconds ⇄ `2024-05-01T00:00:00.000Z`. Outbound gives the canonical text.
-/// Precision below a millisecond is dropped.
+/// `datetime_iso`: ISO-8601 text (any offset, or none: UTC), a bare date (midnight UTC,
+/// also `01/15/2024` read as [`DateIso`] reads it) or epoch milliseconds ⇄
+/// `2024-05-01T00:00:00.000Z`. Outbound gives the canonical text. Precision below a
+/// millisecond is dropped.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DateTimeIso;
 
@@ -21,12 +23,26 @@ impl Transform for DateTimeIso {
         "datetime_iso"
     }
 
-    fn inbound(&self, value: &Value, _env: &TransformEnv) -> Result<Value, TransformError> {
+    fn inbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
+        if let Value::String(s) = value {
+            if s.contains('/') {
+                let date = parse_date(value, env)?;
+                return Ok(Value::String(format_instant(midnight(date))));
+            }
+        }
         parse_instant(value).map(|at| Value::String(format_instant(at)))
     }
 
     fn outbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
         self.inbound(value, env)
+    }
+
+    fn compatible_with(&self, field_type: &FieldType) -> bool {
+        FieldClass::of(field_type).is_one_of(&[
+            FieldClass::DateTime,
+            FieldClass::Date,
+            FieldClass::Text,
+        ])
     }
 }
 
@@ -41,19 +57,73 @@ impl Transform for DateIso {
     }
 
     fn inbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
-        parse_date(value, env).map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
+        parse_date(value, env).map(|d| Value::String(format_date(d)))
     }
 
     fn outbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
         self.inbound(value, env)
     }
+
+    fn compatible_with(&self, field_type: &FieldType) -> bool {
+        FieldClass::of(field_type).is_one_of(&[
+            FieldClass::Date,
+            FieldClass::DateTime,
+            FieldClass::Text,
+        ])
+    }
 }
 
-fn format_instant(at: DateTime<Utc>) -> String {
+/// `epoch_ms`: epoch milliseconds (HubSpot's date and date-time properties, as text
+/// `"1714521600000"` or a number) ⇄ canonical `"2024-05-01T00:00:00.000Z"`. Inbound also
+/// reads ISO text; outbound gives milliseconds as text, or as a JSON number to a typed
+/// provider.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EpochMs;
+
+impl Transform for EpochMs {
+    fn name(&self) -> &str {
+        "epoch_ms"
+    }
+
+    fn inbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
+        DateTimeIso.inbound(value, env)
+    }
+
+    fn outbound(&self, value: &Value, env: &TransformEnv) -> Result<Value, TransformError> {
+        let ms = parse_instant(value)?.timestamp_millis();
+        Ok(if env.typed() {
+            Value::from(ms)
+        } else {
+            Value::String(ms.to_string())
+        })
+    }
+
+    fn compatible_with(&self, field_type: &FieldType) -> bool {
+        FieldClass::of(field_type).is_one_of(&[
+            FieldClass::DateTime,
+            FieldClass::Date,
+            FieldClass::Number,
+            FieldClass::Text,
+        ])
+    }
+}
+
+/// Midnight UTC of a date.
+pub(crate) fn midnight(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// `2024-05-01`.
+pub(crate) fn format_date(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// `2024-05-01T00:00:00.000Z`.
+pub(crate) fn format_instant(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn parse_instant(value: &Value) -> Result<DateTime<Utc>, TransformError> {
+pub(crate) fn parse_instant(value: &Value) -> Result<DateTime<Utc>, TransformError> {
     match value {
         Value::Number(n) => match n.as_i64() {
             Some(ms) => from_millis(ms),
@@ -79,6 +149,10 @@ fn parse_instant_text(s: &str) -> Result<DateTime<Utc>, TransformError> {
     if let Ok(at) = DateTime::parse_from_rfc3339(s) {
         return Ok(at.with_timezone(&Utc));
     }
+    // Salesforce writes offsets without a colon: 2024-05-01T10:00:00.000+0000.
+    if let Ok(at) = DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z") {
+        return Ok(at.with_timezone(&Utc));
+    }
     for format in [
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S%.f",
@@ -89,7 +163,7 @@ fn parse_instant_text(s: &str) -> Result<DateTime<Utc>, TransformError> {
         }
     }
     if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
+        return Ok(midnight(date));
     }
     Err(TransformError::new(
         "expected an ISO-8601 date-time such as 2024-05-01T00:00:00Z or epoch milliseconds",
@@ -106,7 +180,7 @@ fn from_millis(ms: i64) -> Result<DateTime<Utc>, TransformError> {
         .ok_or_else(|| TransformError::new("epoch milliseconds out of range"))
 }
 
-fn parse_date(value: &Value, env: &TransformEnv) -> Result<NaiveDate, TransformError> {
+pub(crate) fn parse_date(value: &Value, env: &TransformEnv) -> Result<NaiveDate, TransformError> {
     if let Value::String(s) = value {
         let s = s.trim();
         if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
@@ -237,5 +311,75 @@ mod tests {
             })
             .collect();
         assert_round_trips(&DateIso, &env("US"), &inputs);
+    }
+
+    #[test]
+    fn the_rules_table_example_reads_as_an_iso_instant() {
+        // "01/15/2024" -> "2024-01-15T00:00:00Z" (canonical form carries milliseconds).
+        assert_eq!(
+            DateTimeIso.inbound(&json!("01/15/2024"), &env("US")).ok(),
+            Some(json!("2024-01-15T00:00:00.000Z"))
+        );
+        assert_eq!(
+            DateTimeIso.inbound(&json!("15/01/2024"), &env("GB")).ok(),
+            Some(json!("2024-01-15T00:00:00.000Z"))
+        );
+        assert!(
+            DateTimeIso
+                .inbound(&json!("15/01/2024"), &env("US"))
+                .is_err()
+        );
+        assert_eq!(
+            DateTimeIso
+                .inbound(&json!("2024-05-01T10:00:00.000+0000"), &env("US"))
+                .ok(),
+            Some(json!("2024-05-01T10:00:00.000Z"))
+        );
+    }
+
+    #[test]
+    fn epoch_milliseconds_become_iso_and_back() {
+        let typed = env("US").with_remote_values(crate::RemoteValues::Typed);
+        for remote in [json!("1714521600000"), json!(1_714_521_600_000_i64)] {
+            assert_eq!(
+                EpochMs.inbound(&remote, &env("US")).ok(),
+                Some(json!("2024-05-01T00:00:00.000Z")),
+                "{remote}"
+            );
+        }
+        assert_eq!(
+            EpochMs
+                .inbound(&json!("2024-05-01T02:00:00+02:00"), &env("US"))
+                .ok(),
+            Some(json!("2024-05-01T00:00:00.000Z"))
+        );
+        assert_eq!(
+            EpochMs
+                .outbound(&json!("2024-05-01T00:00:00.123Z"), &env("US"))
+                .ok(),
+            Some(json!("1714521600123"))
+        );
+        assert_eq!(
+            EpochMs
+                .outbound(&json!("2024-05-01T00:00:00.123Z"), &typed)
+                .ok(),
+            Some(json!(1_714_521_600_123_i64))
+        );
+        assert_eq!(
+            EpochMs
+                .outbound(&json!("1969-12-31T23:59:59.000Z"), &env("US"))
+                .ok(),
+            Some(json!("-1000"))
+        );
+        for bad in [json!("soon"), json!(true), json!(1.5), json!("1e3")] {
+            assert!(EpochMs.inbound(&bad, &env("US")).is_err(), "{bad}");
+        }
+        let inputs: Vec<Value> = (0..200_i64)
+            .map(|i| json!((1_714_521_600_000 + i * 7_777_777_777).to_string()))
+            .collect();
+        assert_round_trips(&EpochMs, &env("US"), &inputs);
+        assert_round_trips(&EpochMs, &typed, &inputs);
+        assert!(EpochMs.compatible_with(&FieldType::Number));
+        assert!(!EpochMs.compatible_with(&FieldType::Boolean));
     }
 }

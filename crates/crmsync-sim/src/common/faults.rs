@@ -7,7 +7,9 @@ use std::time::Duration;
 /// Thread-safe fault schedules. Each counter applies to the next `n` matching requests and
 /// then runs out; [`Faults::clear`] removes everything at once.
 ///
-/// Obtain it with [`HubSpotSim::faults`](super::HubSpotSim::faults):
+/// Every simulator has one and answers each fault in its own CRM's wire format. Obtain it
+/// with [`HubSpotSim::faults`](crate::HubSpotSim::faults) or
+/// [`SalesforceSim::faults`](crate::SalesforceSim::faults):
 ///
 /// ```no_run
 /// # async fn demo(sim: &crmsync_sim::HubSpotSim) {
@@ -47,8 +49,9 @@ impl Faults {
         }
     }
 
-    /// The next `n` API requests (not the token endpoint) get a 429
-    /// `TEN_SECONDLY_ROLLING` answer, with `Retry-After: secs` when `retry_after` is given.
+    /// The next `n` API requests (not the token endpoint) get the CRM's rate-limit answer,
+    /// with `Retry-After: secs` when `retry_after` is given: HubSpot a 429
+    /// `TEN_SECONDLY_ROLLING`, Salesforce a 403 `REQUEST_LIMIT_EXCEEDED`.
     pub fn rate_limit_burst(&self, n: u32, retry_after: Option<u64>) {
         *self
             .retry_after
@@ -57,7 +60,7 @@ impl Faults {
         self.rate_limits.store(n, Ordering::SeqCst);
     }
 
-    /// The next `n` requests get a 502 or 503 (alternating) with a HubSpot error body.
+    /// The next `n` requests get a 502 or 503 (alternating) with the CRM's error body.
     pub fn server_errors(&self, n: u32) {
         self.server_errors.store(n, Ordering::SeqCst);
     }
@@ -82,8 +85,8 @@ impl Faults {
     }
 
     /// Every `k`-th API request made with an OAuth access token finds that token expired
-    /// (401 `EXPIRED_AUTHENTICATION`), and it stays expired: the client must refresh.
-    /// `0` disables this.
+    /// (HubSpot: 401 `EXPIRED_AUTHENTICATION`; Salesforce: 401 `INVALID_SESSION_ID`), and it
+    /// stays expired: the client must refresh. `0` disables this.
     pub fn expire_tokens_every(&self, k: u32) {
         self.oauth_requests.store(0, Ordering::SeqCst);
         self.expire_every.store(k, Ordering::SeqCst);

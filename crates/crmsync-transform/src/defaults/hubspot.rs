@@ -1,10 +1,11 @@
-//! Ready-made mappings: HubSpot's standard contact, company and deal properties in the
-//! application's canonical names. Tenants start from these and override.
+//! HubSpot's standard contact, company, deal and call properties in the application's
+//! canonical names.
 
 use crate::{DeclarativeMapper, FieldRule, MappingConfig, PhoneRegion, Validation};
 
 impl MappingConfig {
-    /// HubSpot's standard contact, company and deal properties, default region `US`.
+    /// HubSpot's standard contact, company, deal and call properties, default region
+    /// `US`, values as text.
     ///
     /// | object | canonical ⇄ HubSpot | transform |
     /// | --- | --- | --- |
@@ -24,6 +25,14 @@ impl MappingConfig {
     /// | | `amount` ⇄ `amount` | `decimal` |
     /// | | `stage` ⇄ `dealstage`, `pipeline` ⇄ `pipeline` | |
     /// | | `close_date` ⇄ `closedate` | `datetime_iso` |
+    /// | activity (calls) | `subject` ⇄ `hs_call_title`, `notes` ⇄ `hs_call_body` | |
+    /// | | `call_status` ⇄ `hs_call_status`, `call_direction` ⇄ `hs_call_direction` | |
+    /// | | `call_duration` (seconds) ⇄ `hs_call_duration` (milliseconds) | `duration_ms` |
+    /// | | `occurred_at` ⇄ `hs_timestamp` | `datetime_iso` |
+    /// | | `recording_url` ⇄ `hs_call_recording_url` (validated) | |
+    ///
+    /// Call dispositions are not mapped here: HubSpot portals name call outcomes by ids of
+    /// their own; see [`dispositions`](crate::dispositions).
     ///
     /// Contacts' national phone numbers (`"0117 853 9929"`) are read in the contact's
     /// `country` (`"United Kingdom"`, `"GB"`, `"GBR"`, ...), and companies' in theirs
@@ -82,6 +91,22 @@ impl MappingConfig {
                     FieldRule::new("close_date", "closedate").transform("datetime_iso"),
                 ],
             )
+            .with_object(
+                "activity",
+                [
+                    text("subject", "hs_call_title"),
+                    text("notes", "hs_call_body"),
+                    text("call_status", "hs_call_status"),
+                    text("call_direction", "hs_call_direction"),
+                    FieldRule::new("call_duration", "hs_call_duration").transform("duration_ms"),
+                    FieldRule::new("occurred_at", "hs_timestamp").transform("datetime_iso"),
+                    text("recording_url", "hs_call_recording_url").validate(Validation::Url),
+                ],
+            )
+            .with_remote_object("contact", "contacts")
+            .with_remote_object("company", "companies")
+            .with_remote_object("deal", "deals")
+            .with_remote_object("activity", "calls")
     }
 }
 
@@ -160,8 +185,8 @@ mod tests {
             .collect()
     }
 
-    /// The properties the HubSpot simulator and every portal know, per object.
-    const HUBSPOT_STANDARD: [(&str, &[&str]); 3] = [
+    /// The properties every portal knows, per object.
+    const HUBSPOT_STANDARD: [(&str, &[&str]); 4] = [
         (
             "contact",
             &[
@@ -195,15 +220,27 @@ mod tests {
             "deal",
             &["dealname", "amount", "dealstage", "pipeline", "closedate"],
         ),
+        (
+            "activity",
+            &[
+                "hs_call_title",
+                "hs_call_body",
+                "hs_call_status",
+                "hs_call_direction",
+                "hs_call_duration",
+                "hs_timestamp",
+                "hs_call_recording_url",
+            ],
+        ),
     ];
 
     #[test]
     fn defaults_only_touch_standard_hubspot_properties() {
         let config = MappingConfig::hubspot_defaults();
-        assert_eq!(config.objects.len(), 3);
+        assert_eq!(config.objects.len(), 4);
         for (object, standard) in HUBSPOT_STANDARD {
             let rules = &config.objects[object].fields;
-            let remotes: Vec<&str> = rules.iter().map(|r| r.remote.as_str()).collect();
+            let remotes: Vec<&str> = rules.iter().map(|r| r.remote.first()).collect();
             assert_eq!(remotes, standard, "{object}");
         }
     }
@@ -340,6 +377,37 @@ mod tests {
         assert_eq!(remote["amount"], json!("1200.50"));
         assert_eq!(remote["closedate"], json!("2024-05-01T00:00:00.000Z"));
         assert_eq!(remote["dealname"], json!("Initech renewal"));
+    }
+
+    #[test]
+    fn calls_map_durations_in_seconds() {
+        let mapper = DeclarativeMapper::hubspot_defaults();
+        let call = Record::new(
+            "c-1",
+            ObjectKind::Activity,
+            props(&[
+                ("hs_call_title", "Outbound Sales Call"),
+                ("hs_call_body", "Discussed pricing."),
+                ("hs_call_duration", "342000"),
+                ("hs_call_status", "COMPLETED"),
+                ("hs_call_direction", "OUTBOUND"),
+                ("hs_timestamp", "2024-01-15T14:30:00.000Z"),
+                (
+                    "hs_call_recording_url",
+                    "https://recordings.example.com/rec_abc123.mp3",
+                ),
+            ]),
+        );
+        let canonical = with_ctx(ObjectKind::Activity, |ctx| mapper.to_canonical(ctx, &call));
+        let fields = canonical.map(|c| c.fields).unwrap_or_default();
+        assert_eq!(fields["call_duration"], json!(342));
+        assert_eq!(fields["occurred_at"], json!("2024-01-15T14:30:00.000Z"));
+        assert_eq!(fields["subject"], json!("Outbound Sales Call"));
+        let remote = with_ctx(ObjectKind::Activity, |ctx| {
+            mapper.to_remote(ctx, "c-1", &fields)
+        });
+        let remote = remote.unwrap_or_default();
+        assert_eq!(remote, call.fields);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The word lists and countries the generator draws from.
 
 /// A country the generator places records in.
-pub(super) struct Country {
+pub(crate) struct Country {
     pub name: &'static str,
     /// ISO 3166-1 alpha-2, which decides the phone formats.
     pub code: &'static str,
@@ -11,7 +11,7 @@ pub(super) struct Country {
     pub mail: &'static [&'static str],
 }
 
-pub(super) const COUNTRIES: &[Country] = &[
+pub(crate) const COUNTRIES: &[Country] = &[
     Country {
         name: "United States",
         code: "US",
@@ -98,9 +98,9 @@ pub(super) const COUNTRIES: &[Country] = &[
 ];
 
 /// Weights for picking a country (sums to 100): mostly US, then the rest.
-pub(super) const COUNTRY_WEIGHTS: &[u64] = &[45, 15, 12, 8, 7, 5, 4, 4];
+pub(crate) const COUNTRY_WEIGHTS: &[u64] = &[45, 15, 12, 8, 7, 5, 4, 4];
 
-pub(super) const FIRST_NAMES: &[&str] = &[
+pub(crate) const FIRST_NAMES: &[&str] = &[
     "James",
     "Mary",
     "John",
@@ -183,7 +183,7 @@ pub(super) const FIRST_NAMES: &[&str] = &[
     "Mia",
 ];
 
-pub(super) const LAST_NAMES: &[&str] = &[
+pub(crate) const LAST_NAMES: &[&str] = &[
     "Smith",
     "Johnson",
     "Williams",
@@ -264,7 +264,7 @@ pub(super) const LAST_NAMES: &[&str] = &[
     "Russo",
 ];
 
-pub(super) const COMPANY_WORDS: &[&str] = &[
+pub(crate) const COMPANY_WORDS: &[&str] = &[
     "Acme",
     "Northwind",
     "Blue Harbor",
@@ -297,7 +297,7 @@ pub(super) const COMPANY_WORDS: &[&str] = &[
     "Beacon",
 ];
 
-pub(super) const COMPANY_NOUNS: &[&str] = &[
+pub(crate) const COMPANY_NOUNS: &[&str] = &[
     "Analytics",
     "Logistics",
     "Robotics",
@@ -320,7 +320,7 @@ pub(super) const COMPANY_NOUNS: &[&str] = &[
     "Realty",
 ];
 
-pub(super) const JOB_TITLES: &[&str] = &[
+pub(crate) const JOB_TITLES: &[&str] = &[
     "CEO",
     "CTO",
     "CFO",
@@ -343,7 +343,7 @@ pub(super) const JOB_TITLES: &[&str] = &[
     "IT Manager",
 ];
 
-pub(super) const DEAL_KINDS: &[&str] = &[
+pub(crate) const DEAL_KINDS: &[&str] = &[
     "New Business",
     "Renewal",
     "Expansion",

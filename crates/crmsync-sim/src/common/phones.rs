@@ -1,7 +1,7 @@
 //! Phone numbers in the national and international formats people type, every one valid
 //! for its country according to libphonenumber's metadata (checked by the tests below).
 
-use crate::hubspot::rng::SplitMix64;
+use super::rng::SplitMix64;
 
 /// A North American number: a real area code for the city, an exchange 2xx–9xx that is
 /// neither 555 nor N11, and four line digits.
@@ -33,7 +33,7 @@ fn nanp(rng: &mut SplitMix64, code: &str, city: &str) -> (String, String, String
 }
 
 /// A landline in one of the formats people type for `code`'s country.
-pub(super) fn phone(rng: &mut SplitMix64, code: &str, city: &str) -> String {
+pub(crate) fn phone(rng: &mut SplitMix64, code: &str, city: &str) -> String {
     let d = |rng: &mut SplitMix64, n: usize| -> String {
         let first = char::from(b'2' + rng.below(7) as u8);
         format!("{first}{}", rng.digits(n - 1))
@@ -165,7 +165,7 @@ pub(super) fn phone(rng: &mut SplitMix64, code: &str, city: &str) -> String {
 }
 
 /// A mobile number for `code`'s country.
-pub(super) fn mobile(rng: &mut SplitMix64, code: &str) -> String {
+pub(crate) fn mobile(rng: &mut SplitMix64, code: &str) -> String {
     match code {
         "US" | "CA" => {
             let (a, b, c) = nanp(rng, code, "");

@@ -1,0 +1,217 @@
+//! End-to-end throughput against the simulators on loopback, embedded on SQLite.
+//!
+//! `cargo run --release --example bench_sync -- <scenario> --records N`
+//!
+//! Scenarios:
+//! - `hubspot-pull`: full pull of N HubSpot contacts into the mirror;
+//! - `salesforce-pull-rest`: full pull of N Salesforce contacts through REST queries;
+//! - `salesforce-pull-bulk`: the same through Bulk API 2.0 query;
+//! - `salesforce-push`: push of N new application contacts to Salesforce (Bulk 2.0
+//!   ingest above 2,000 per page, collections below);
+//! - `all`: each of the above.
+//!
+//! Prints one JSON line per scenario: records, API calls, wall seconds, records/s,
+//! peak RSS (MB) and 429s (or limit answers) received.
+
+use std::{sync::Arc, time::Instant};
+
+use anyhow::{Context, bail};
+use crmsync::{
+    core::{
+        CrmProviderDyn, MirrorWrite, ObjectKind, RunStatus, SyncJob, SyncMode, SyncStore, TenantId,
+    },
+    engine::{Binding, ConflictPolicy, Engine},
+    hubspot::{HubSpotConfig, HubSpotProvider},
+    salesforce::{SalesforceConfig, SalesforceProvider},
+    sim::{
+        hubspot::{HubSpotSim, HubSpotSimConfig},
+        salesforce::{SalesforceSim, SalesforceSimConfig},
+    },
+    store::{CredentialKey, MirrorProvider, SqliteStore},
+    transform::DeclarativeMapper,
+};
+use serde_json::json;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let scenario = args.first().cloned().unwrap_or_else(|| "all".into());
+    let records = args
+        .iter()
+        .position(|a| a == "--records")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse::<usize>())
+        .transpose()
+        .context("--records takes a number")?
+        .unwrap_or(100_000);
+    let scenarios: Vec<&str> = match scenario.as_str() {
+        "all" => vec![
+            "hubspot-pull",
+            "salesforce-pull-rest",
+            "salesforce-pull-bulk",
+            "salesforce-push",
+        ],
+        "hubspot-pull" | "salesforce-pull-rest" | "salesforce-pull-bulk" | "salesforce-push" => {
+            vec![scenario.as_str()]
+        }
+        other => bail!("unknown scenario `{other}`; see the file's header"),
+    };
+    for s in scenarios {
+        run(s, records).await?;
+    }
+    Ok(())
+}
+
+async fn store() -> anyhow::Result<(Arc<dyn SyncStore>, std::path::PathBuf)> {
+    let path = std::env::temp_dir().join(format!(
+        "crmsync-bench-{}-{}.db",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    Ok((
+        Arc::new(SqliteStore::open(&path, CredentialKey::generate()?).await?),
+        path,
+    ))
+}
+
+async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
+    let (store, path) = store().await?;
+    let tenant = TenantId::new("bench");
+    let engine = Engine::new(store.clone());
+    let app: Arc<dyn CrmProviderDyn> = Arc::new(MirrorProvider::new(store.clone(), tenant.clone()));
+    let started;
+    let (report, calls, throttled) = match scenario {
+        "hubspot-pull" => {
+            let sim = HubSpotSim::start(HubSpotSimConfig {
+                contacts: n,
+                companies: 0,
+                deals: 0,
+                rate_limit_10s: 0,
+                search_rate_per_s: 0,
+                ..HubSpotSimConfig::default()
+            })
+            .await?;
+            let mut config = HubSpotConfig::private_app(sim.base_url(), sim.private_app_token())
+                .scope("bench", "hubspot");
+            config.rate_limit_10s = 0;
+            config.search_per_second = 0;
+            let crm: Arc<dyn CrmProviderDyn> = Arc::new(HubSpotProvider::new(config)?);
+            engine.bind(
+                tenant.clone(),
+                "crm".into(),
+                Binding::new(
+                    app,
+                    crm,
+                    Arc::new(DeclarativeMapper::hubspot_defaults()),
+                    ConflictPolicy::default(),
+                ),
+            );
+            sim.reset_stats();
+            started = Instant::now();
+            let report = engine
+                .run(
+                    SyncJob::new(tenant.clone(), "crm".into(), ObjectKind::Contact)
+                        .mode(SyncMode::Full),
+                )
+                .await?;
+            let stats = sim.stats();
+            (report, stats.requests, stats.throttled_429)
+        }
+        _ => {
+            let sim = SalesforceSim::start(SalesforceSimConfig {
+                contacts: if scenario == "salesforce-push" { 0 } else { n },
+                leads: 0,
+                accounts: 0,
+                opportunities: 0,
+                daily_api_limit: 10_000_000,
+                ..SalesforceSimConfig::default()
+            })
+            .await?;
+            let mut config = SalesforceConfig::refresh_token(
+                sim.login_url(),
+                sim.client_id(),
+                sim.client_secret(),
+                sim.refresh_token(),
+            )
+            .scope("bench", "salesforce");
+            config.bulk_query_threshold = if scenario == "salesforce-pull-bulk" {
+                1
+            } else {
+                u64::MAX
+            };
+            config
+                .external_id_fields
+                .insert(ObjectKind::Contact, "External_Id__c".into());
+            let crm: Arc<dyn CrmProviderDyn> = Arc::new(SalesforceProvider::new(config)?);
+            engine.bind(
+                tenant.clone(),
+                "crm".into(),
+                Binding::new(
+                    app,
+                    crm,
+                    Arc::new(DeclarativeMapper::salesforce_defaults()),
+                    ConflictPolicy::default(),
+                ),
+            );
+            if scenario == "salesforce-push" {
+                let mut writes = Vec::with_capacity(n);
+                for i in 0..n {
+                    writes.push(MirrorWrite {
+                        id: None,
+                        fields: serde_json::from_value(json!({
+                            "first_name": format!("Bench{i}"),
+                            "last_name": "Pusher",
+                            "email": format!("bench.{i}@example.com"),
+                            "phone": "+14155550100",
+                        }))?,
+                        idempotency_key: None,
+                    });
+                }
+                for chunk in writes.chunks(5_000) {
+                    store
+                        .mirror_write(&tenant, &ObjectKind::Contact, chunk.to_vec())
+                        .await?;
+                }
+            }
+            sim.reset_stats();
+            started = Instant::now();
+            let job = SyncJob::new(tenant.clone(), "crm".into(), ObjectKind::Contact)
+                .mode(SyncMode::Full);
+            let report = engine.run(job).await?;
+            let stats = sim.stats();
+            (report, stats.requests, stats.throttled)
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    if report.status != RunStatus::Success {
+        bail!("{scenario}: {:?}: {:?}", report.status, report.error);
+    }
+    let moved = report.counts.created_local + report.counts.created_remote;
+    println!(
+        "{}",
+        json!({
+            "scenario": scenario,
+            "records": moved,
+            "api_calls": calls,
+            "wall_seconds": (seconds * 1000.0).round() / 1000.0,
+            "records_per_second": (moved as f64 / seconds).round(),
+            "peak_rss_mb": peak_rss_mb(),
+            "throttled": throttled,
+        })
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    Ok(())
+}
+
+/// Peak resident set size of this process, from /proc (Linux), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some((kb / 1024.0 * 10.0).round() / 10.0)
+}
