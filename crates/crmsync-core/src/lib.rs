@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod bisect;
 mod capability;
 mod conflict;
 mod engine;
@@ -34,6 +35,7 @@ mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use bisect::write_bisecting;
 pub use capability::Capabilities;
 pub use conflict::{ConflictInput, ConflictResolver, ConflictStrategy, FieldDecision, Side};
 pub use engine::{

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use crmsync_core::{
     Error, ErrorKind, MatchKey, ObjectKind, Record, RecordId, RecordMatch, Result, WriteOp,
-    WriteOutcome, Written,
+    WriteOutcome, Written, write_bisecting,
 };
 use crmsync_http::ApiRequest;
 use serde_json::{Value, json};
@@ -22,17 +22,6 @@ use crate::{
 
 /// HubSpot's batch limit.
 pub(crate) const BATCH: usize = 100;
-
-/// Errors that concern the records in a batch rather than the connection.
-fn is_record_level(err: &Error) -> bool {
-    matches!(
-        err.kind(),
-        ErrorKind::InvalidRequest
-            | ErrorKind::Validation
-            | ErrorKind::Conflict
-            | ErrorKind::NotFound
-    )
-}
 
 enum Flavor {
     Update,
@@ -170,43 +159,16 @@ impl HubSpotProvider {
             (Flavor::Create, creates),
         ] {
             for chunk in ops.chunks(BATCH) {
-                self.write_chunk(object, &flavor, chunk.to_vec(), &mut out)
-                    .await?;
+                let flavor = &flavor;
+                out.extend(
+                    write_bisecting(chunk.to_vec(), "hubspot.batch_write", |ops| async move {
+                        self.write_batch(object, flavor, &ops).await
+                    })
+                    .await?,
+                );
             }
         }
         Ok(out)
-    }
-
-    /// Writes one chunk; on a whole-batch rejection, bisects.
-    async fn write_chunk(
-        &self,
-        object: &ObjectKind,
-        flavor: &Flavor,
-        ops: Vec<WriteOp>,
-        out: &mut Vec<WriteOutcome>,
-    ) -> Result<()> {
-        let mut pending = vec![ops];
-        while let Some(ops) = pending.pop() {
-            match self.write_batch(object, flavor, &ops).await {
-                Ok(outcomes) => out.extend(outcomes),
-                Err(err) if is_record_level(&err) && ops.len() > 1 => {
-                    let mut left = ops;
-                    let right = left.split_off(left.len() / 2);
-                    pending.push(right);
-                    pending.push(left);
-                }
-                Err(err) if is_record_level(&err) => {
-                    for op in ops {
-                        let e = Error::new(err.kind(), err.message().to_owned())
-                            .with_record(op.key.clone())
-                            .with_operation("hubspot.batch_write");
-                        out.push(WriteOutcome::failed(op.key, e));
-                    }
-                }
-                Err(err) => return Err(err),
-            }
-        }
-        Ok(())
     }
 
     async fn write_batch(

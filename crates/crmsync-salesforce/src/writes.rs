@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crmsync_core::{
     Error, ErrorKind, MatchKey, ObjectKind, Record, RecordId, RecordMatch, Result, WriteOp,
-    WriteOutcome, Written,
+    WriteOutcome, Written, write_bisecting,
 };
 use crmsync_http::{ApiRequest, Method};
 use serde_json::{Map, Value, json};
@@ -30,17 +30,6 @@ pub(crate) const COLLECTION: usize = 200;
 
 /// Ids or values per `IN` query (keeps the SOQL well under 16k characters).
 const IN_CHUNK: usize = 200;
-
-/// Errors that concern the records of a call rather than the connection.
-fn is_record_level(err: &Error) -> bool {
-    matches!(
-        err.kind(),
-        ErrorKind::InvalidRequest
-            | ErrorKind::Validation
-            | ErrorKind::Conflict
-            | ErrorKind::NotFound
-    )
-}
 
 /// Error codes that mean a delete found nothing left to delete.
 pub(crate) fn already_gone(code: &str) -> bool {
@@ -239,46 +228,16 @@ impl SalesforceProvider {
         let mut out = Vec::new();
         for (flavor, group) in groups {
             for chunk in group.chunks(COLLECTION) {
-                self.write_chunk(&sobject, &flavor, chunk.to_vec(), &mut out)
-                    .await?;
+                let (sobject, flavor) = (&sobject, &flavor);
+                out.extend(
+                    write_bisecting(chunk.to_vec(), "salesforce.collections", |ops| async move {
+                        self.write_collection(sobject, flavor, &ops).await
+                    })
+                    .await?,
+                );
             }
         }
         Ok(out)
-    }
-
-    /// Writes one chunk; a whole-call rejection for a record-level reason bisects.
-    async fn write_chunk(
-        &self,
-        sobject: &str,
-        flavor: &Flavor,
-        ops: Vec<WriteOp>,
-        out: &mut Vec<WriteOutcome>,
-    ) -> Result<()> {
-        let mut pending = vec![ops];
-        while let Some(ops) = pending.pop() {
-            match self.write_collection(sobject, flavor, &ops).await {
-                Ok(outcomes) => out.extend(outcomes),
-                Err(err) if is_record_level(&err) && ops.len() > 1 => {
-                    let mut left = ops;
-                    let right = left.split_off(left.len() / 2);
-                    pending.push(right);
-                    pending.push(left);
-                }
-                Err(err) if is_record_level(&err) => {
-                    for op in ops {
-                        let mut e = Error::new(err.kind(), err.message().to_owned())
-                            .with_record(op.key.clone())
-                            .with_operation("salesforce.collections");
-                        if let Some(field) = &err.context().field {
-                            e = e.with_field(field.clone());
-                        }
-                        out.push(WriteOutcome::failed(op.key, e));
-                    }
-                }
-                Err(err) => return Err(err),
-            }
-        }
-        Ok(())
     }
 
     async fn write_collection(
@@ -367,13 +326,13 @@ impl SalesforceProvider {
                 while let Some(part) = pending.pop() {
                     match self.delete_collection(&part).await {
                         Ok(done) => results.extend(done),
-                        Err(err) if is_record_level(&err) && part.len() > 1 => {
+                        Err(err) if err.kind().is_record_level() && part.len() > 1 => {
                             let mut left = part;
                             let right = left.split_off(left.len() / 2);
                             pending.push(right);
                             pending.push(left);
                         }
-                        Err(err) if is_record_level(&err) => {
+                        Err(err) if err.kind().is_record_level() => {
                             for id in part {
                                 let e = Error::new(err.kind(), err.message().to_owned())
                                     .with_record(id.as_str());
