@@ -30,6 +30,7 @@
 
 mod apply;
 mod mapped;
+pub mod matching;
 mod merge;
 mod pipeline;
 mod review;
@@ -90,6 +91,7 @@ pub struct Engine {
     progress: Option<ProgressSink>,
     holder: String,
     lease_ttl: Duration,
+    matching: matching::MatchConfig,
 }
 
 impl Engine {
@@ -105,7 +107,14 @@ impl Engine {
                 Utc::now().timestamp_micros()
             ),
             lease_ttl: Duration::from_secs(15 * 60),
+            matching: matching::MatchConfig::default(),
         }
+    }
+
+    /// How records are matched before one is created (thresholds, default region).
+    pub fn with_matching(mut self, config: matching::MatchConfig) -> Self {
+        self.matching = config;
+        self
     }
 
     /// Reports progress after every page.

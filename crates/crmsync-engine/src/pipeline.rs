@@ -14,6 +14,7 @@ use crate::{
     Binding, Engine, PassContext,
     apply::record_payload,
     merge::{MergeInput, MergeOutcome, merge},
+    sides::Matched,
 };
 
 /// The other side.
@@ -329,12 +330,20 @@ impl Engine {
             }
         }
 
-        // Unlinked records: match before create, by normalized email.
+        // Unlinked records: match before create (email, phone, fuzzy name + company).
         if !unlinked.is_empty() {
             let matches = self.match_before_create(pass, target, &unlinked).await?;
             for (i, (record, c)) in unlinked.into_iter().enumerate() {
                 match matches.get(&i) {
-                    Some((target_record, target_canon)) => {
+                    Some(Matched::Ambiguous { candidates, reason }) => {
+                        counts.parked += 1;
+                        if !job.options.dry_run {
+                            commit.review_items.push(ambiguous_item(
+                                pass, source, &record, &c, candidates, reason, now,
+                            ));
+                        }
+                    }
+                    Some(Matched::Link(target_record, target_canon)) => {
                         let mut plan = self.plan_merge(
                             pass,
                             source,
@@ -489,5 +498,51 @@ impl Engine {
             creates_local: false,
             creates_remote: false,
         }
+    }
+}
+
+/// A review item for a record that might be one of several on the other side.
+fn ambiguous_item(
+    pass: &PassContext<'_>,
+    source: Side,
+    record: &Record,
+    c: &CanonicalRecord,
+    candidates: &[RecordId],
+    reason: &str,
+    now: DateTime<Utc>,
+) -> crmsync_core::ReviewItem {
+    let (local_id, remote_id, local, remote) = match source {
+        Side::Local => (
+            Some(record.id.clone()),
+            None,
+            c.fields.clone(),
+            Fields::new(),
+        ),
+        Side::Remote => (
+            None,
+            Some(record.id.clone()),
+            Fields::new(),
+            c.fields.clone(),
+        ),
+    };
+    crmsync_core::ReviewItem {
+        id: None,
+        connection: pass.job.connection.clone(),
+        object: pass.job.object.clone(),
+        kind: crmsync_core::ReviewKind::AmbiguousMatch,
+        local_id,
+        remote_id,
+        fields: Vec::new(),
+        base: Fields::new(),
+        local,
+        remote,
+        candidates: candidates.to_vec(),
+        reason: reason.to_owned(),
+        status: crmsync_core::ReviewStatus::Pending,
+        resolution: Default::default(),
+        resolved_by: None,
+        resolved_at: None,
+        created_at: now,
+        updated_at: now,
     }
 }

@@ -8,7 +8,24 @@ use crmsync_core::{
 };
 use serde_json::Value;
 
-use crate::{Engine, PassContext, pipeline::restrict};
+use crate::{
+    Engine, PassContext,
+    matching::{LookupBatch, MatchDecision, MatchProfile, decide, dedupe_batch},
+    pipeline::restrict,
+};
+
+/// What match before create found for one record.
+pub(crate) enum Matched {
+    /// Link to this target record (its canonical fields) instead of creating.
+    Link(Record, Fields),
+    /// Park in the review queue; create nothing.
+    Ambiguous {
+        /// Candidate ids, best first.
+        candidates: Vec<RecordId>,
+        /// Why.
+        reason: String,
+    },
+}
 
 impl Engine {
     /// Links of source records, by source id.
@@ -138,29 +155,49 @@ impl Engine {
         Ok(out)
     }
 
-    /// For unlinked source records, finds one record on the target side with the same
-    /// normalized email that no other record is linked to.
+    /// Match before create: for each unlinked source record, the matcher's decision
+    /// among the target records one batched `find` returned for the page's look-up keys
+    /// (normalized email, E.164 phones, last name). Duplicates inside the page are
+    /// found first: only the first of a group may link or create; the others wait in
+    /// the review queue.
     pub(crate) async fn match_before_create(
         &self,
         pass: &PassContext<'_>,
         target: Side,
         unlinked: &[(Record, CanonicalRecord)],
-    ) -> Result<HashMap<usize, (Record, Fields)>> {
+    ) -> Result<HashMap<usize, Matched>> {
+        let config = &self.matching;
+        let profiles: Vec<MatchProfile> = unlinked
+            .iter()
+            .map(|(_, c)| MatchProfile::from_fields(&c.fields, config))
+            .collect();
+        let mut out = HashMap::new();
+        // In-page duplicates: the same person twice in one page.
+        for group in dedupe_batch(config, &profiles) {
+            if let [first, rest @ ..] = group.as_slice() {
+                for other in rest {
+                    out.insert(
+                        *other,
+                        Matched::Ambiguous {
+                            candidates: vec![unlinked[*first].0.id.clone()],
+                            reason: "the same person appears twice in one page of changes".into(),
+                        },
+                    );
+                }
+            }
+        }
         let provider = self.provider(pass, target);
         let caps = provider.capabilities(&pass.job.object);
-        let mut out = HashMap::new();
         if !caps.find {
             return Ok(out);
         }
+        let batch = LookupBatch::new(&profiles);
         let mut keys = Vec::new();
-        let mut owners = Vec::new();
-        for (i, (_, c)) in unlinked.iter().enumerate() {
-            if let Some(email) = c.fields.get("email").and_then(Value::as_str) {
-                let email = email.trim().to_lowercase();
-                if !email.is_empty() {
-                    keys.push(MatchKey::Email(email));
-                    owners.push(i);
-                }
+        let mut key_of = Vec::new();
+        for (k, key) in batch.keys().iter().enumerate() {
+            if let Some(translated) = self.key_for(pass, target, key) {
+                keys.push(translated);
+                key_of.push(k);
             }
         }
         if keys.is_empty() {
@@ -170,39 +207,122 @@ impl Engine {
             Side::Remote => pass.binding.mapper.remote_fields(&pass.map_context()),
             Side::Local => Vec::new(),
         };
-        let mut found: HashMap<usize, Vec<Record>> = HashMap::new();
-        for (keys, owners) in keys
-            .chunks(caps.max_read_batch.max(1))
-            .zip(owners.chunks(caps.max_read_batch.max(1)))
-        {
+        let chunk = caps.max_read_batch.max(1);
+        let mut found: Vec<Record> = Vec::new();
+        let mut index_of: HashMap<RecordId, usize> = HashMap::new();
+        let mut hits = Vec::new();
+        for (start, keys) in keys.chunks(chunk).enumerate().map(|(n, k)| (n * chunk, k)) {
             for m in provider.find(&pass.job.object, keys, &fields).await? {
-                if let Some(owner) = owners.get(m.key_index) {
-                    found.entry(*owner).or_default().push(m.record);
+                if m.record.deleted {
+                    continue;
                 }
+                let Some(original) = key_of.get(start + m.key_index) else {
+                    continue;
+                };
+                let at = *index_of.entry(m.record.id.clone()).or_insert_with(|| {
+                    found.push(m.record.clone());
+                    found.len() - 1
+                });
+                hits.push((*original, at));
             }
         }
-        let candidate_ids: Vec<RecordId> = found.values().flatten().map(|r| r.id.clone()).collect();
-        let taken: HashSet<RecordId> = self
-            .links(pass, target, &candidate_ids)
-            .await?
-            .into_keys()
+        // Candidates already linked to another record are not free to link again.
+        let ids: Vec<RecordId> = found.iter().map(|r| r.id.clone()).collect();
+        let taken: HashSet<RecordId> = self.links(pass, target, &ids).await?.into_keys().collect();
+        let canon: Vec<Option<Fields>> = found
+            .iter()
+            .map(|r| self.canonical_of(pass, target, r))
+            .collect();
+        let candidate_profiles: Vec<Option<MatchProfile>> = canon
+            .iter()
+            .map(|c| c.as_ref().map(|f| MatchProfile::from_fields(f, config)))
             .collect();
         let mut claimed = HashSet::new();
-        for (owner, records) in found {
-            let free: Vec<Record> = records
+        for (owner, candidates) in batch.route(&hits).into_iter().enumerate() {
+            if out.contains_key(&owner) {
+                continue;
+            }
+            let usable: Vec<usize> = candidates
                 .into_iter()
-                .filter(|r| !taken.contains(&r.id) && !r.deleted)
+                .filter(|c| !taken.contains(&found[*c].id) && candidate_profiles[*c].is_some())
                 .collect();
-            // One confident match links; several leave the record to be created
-            // (ambiguity handling belongs to the review queue).
-            if let [record] = free.as_slice() {
-                if claimed.insert(record.id.clone()) {
-                    if let Some(c) = self.canonical_of(pass, target, record) {
-                        out.insert(owner, (record.clone(), c));
+            if usable.is_empty() {
+                continue;
+            }
+            let pool: Vec<MatchProfile> = usable
+                .iter()
+                .filter_map(|c| candidate_profiles[*c].clone())
+                .collect();
+            match decide(config, &profiles[owner], &pool) {
+                MatchDecision::Link(best) => {
+                    let c = usable[best.index];
+                    if claimed.insert(found[c].id.clone()) {
+                        if let Some(fields) = canon[c].clone() {
+                            out.insert(owner, Matched::Link(found[c].clone(), fields));
+                        }
+                    } else {
+                        out.insert(
+                            owner,
+                            Matched::Ambiguous {
+                                candidates: vec![found[c].id.clone()],
+                                reason: "another record of this page matched the same counterpart"
+                                    .into(),
+                            },
+                        );
                     }
                 }
+                MatchDecision::Ambiguous(scored) => {
+                    let candidates: Vec<RecordId> = scored
+                        .iter()
+                        .map(|s| found[usable[s.index]].id.clone())
+                        .collect();
+                    let detail: Vec<String> = scored
+                        .iter()
+                        .map(|s| {
+                            format!(
+                                "{} ({:?}, {:.2})",
+                                found[usable[s.index]].id, s.rule, s.confidence
+                            )
+                        })
+                        .collect();
+                    out.insert(
+                        owner,
+                        Matched::Ambiguous {
+                            candidates,
+                            reason: format!(
+                                "possible matches need a person: {}",
+                                detail.join(", ")
+                            ),
+                        },
+                    );
+                }
+                MatchDecision::New => {}
             }
         }
         Ok(out)
+    }
+
+    /// A look-up key in the target's terms: email and phone keys mean the same
+    /// everywhere; field keys are canonical names, translated through the mapping for
+    /// the CRM.
+    fn key_for(&self, pass: &PassContext<'_>, target: Side, key: &MatchKey) -> Option<MatchKey> {
+        match (key, target) {
+            (MatchKey::Field { name, value }, Side::Remote) => {
+                let mut patch = Fields::new();
+                patch.insert(name.clone(), Value::String(value.clone()));
+                let mut ctx = pass.map_context();
+                ctx.skip_validation = true;
+                let remote = pass.binding.mapper.to_remote(&ctx, "match", &patch).ok()?;
+                let mut it = remote.into_iter();
+                match (it.next(), it.next()) {
+                    (Some((remote_name, _)), None) => Some(MatchKey::Field {
+                        name: remote_name,
+                        value: value.clone(),
+                    }),
+                    _ => None,
+                }
+            }
+            _ => Some(key.clone()),
+        }
     }
 }

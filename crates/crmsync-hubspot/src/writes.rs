@@ -23,6 +23,12 @@ use crate::{
 /// HubSpot's batch limit.
 pub(crate) const BATCH: usize = 100;
 
+/// Properties a batch read can use as `idProperty`.
+const UNIQUE_PROPERTIES: [&str; 3] = ["email", "hs_object_id", "external_id"];
+
+/// Search results read per `IN` look-up (one page): enough candidates for matching.
+const SEARCH_CANDIDATES: usize = 200;
+
 enum Flavor {
     Update,
     UpsertByEmail,
@@ -56,6 +62,37 @@ impl HubSpotProvider {
             .query("archived", "false");
             let (_, batch): (_, HsBatch) = self.client.send_json(&req).await?;
             out.extend(batch.results.into_iter().map(|r| to_record(object, r)));
+        }
+        Ok(out)
+    }
+
+    /// Records whose `property` is one of `values`, by search (`IN`, 100 values per
+    /// query, one page of candidates each).
+    async fn search_in(
+        &self,
+        object: &ObjectKind,
+        property: &str,
+        values: &[RecordId],
+        fields: &[String],
+    ) -> Result<Vec<Record>> {
+        let t = hs_type(object)?;
+        let mut out = Vec::new();
+        for chunk in values.chunks(BATCH) {
+            let values: Vec<String> = chunk.iter().map(|v| v.as_str().to_lowercase()).collect();
+            let body = json!({
+                "filterGroups": [{"filters": [{"propertyName": property, "operator": "IN", "values": values}]}],
+                "properties": fields,
+                "limit": SEARCH_CANDIDATES,
+            });
+            let req = ApiRequest::post(
+                "hubspot.search",
+                format!("/crm/v3/objects/{}/search", t.path),
+                body,
+                true,
+            )
+            .bucket("search");
+            let (_, page): (_, crate::core::HsPage) = self.client.send_json(&req).await?;
+            out.extend(page.results.into_iter().map(|r| to_record(object, r)));
         }
         Ok(out)
     }
@@ -108,9 +145,14 @@ impl HubSpotProvider {
                 .iter()
                 .map(|(_, v)| RecordId::new(v.clone()))
                 .collect();
-            let records = self
-                .read_records(object, &values, &props, Some(&property))
-                .await?;
+            // Batch read by `idProperty` works on unique properties only; any other
+            // property is looked up through search (`IN`, lower-case values).
+            let records = if UNIQUE_PROPERTIES.contains(&property.as_str()) {
+                self.read_records(object, &values, &props, Some(&property))
+                    .await?
+            } else {
+                self.search_in(object, &property, &values, &props).await?
+            };
             for record in records {
                 let Some(found) = record.field_str(&property).map(|v| v.trim().to_lowercase())
                 else {

@@ -79,6 +79,12 @@ impl Transform for Decimal {
 }
 
 fn parse_integer(value: &Value) -> Result<Number, TransformError> {
+    if let Value::String(s) = value {
+        // Plain digits, the usual case, need no decimal normalization.
+        if let Ok(n) = s.parse::<i64>() {
+            return Ok(Number::from(n));
+        }
+    }
     let text = match value {
         Value::Number(n) if n.is_i64() || n.is_u64() => return Ok(n.clone()),
         Value::Number(n) => n.to_string(),

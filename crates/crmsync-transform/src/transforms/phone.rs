@@ -136,10 +136,28 @@ fn normalize_phone_with(text: &str, region: Id) -> Result<String, TransformError
         other => other,
     };
     let parsed = parsed?;
+    if !reads_back(&parsed) {
+        // Read from this text the number is valid, but its E.164 form reads as another
+        // number (`+7 8…` loses Russia's trunk prefix 8): not a number to store.
+        return Err(TransformError::new(
+            "not a valid phone number for its country",
+        ));
+    }
     match own_extension.map(str::to_owned).or(parsed.extension) {
         Some(ext) if !ext.is_empty() => Ok(format!("{}{EXTENSION_SEPARATOR}{ext}", parsed.e164)),
         _ => Ok(parsed.e164),
     }
+}
+
+/// Whether a valid number's E.164 form normalizes to itself, so that normalizing is
+/// idempotent: it does unless the parser would strip a national prefix from it again.
+fn reads_back(parsed: &Parsed) -> bool {
+    let code = parsed.country_code.to_string();
+    let national = parsed.e164.get(1 + code.len()..).unwrap_or_default();
+    if !phone_rules::may_strip_prefix(parsed.country_code, national) {
+        return true;
+    }
+    parse_with(&parsed.e164, None).is_ok_and(|p| p.valid && p.e164 == parsed.e164)
 }
 
 /// A number libphonenumber read.
@@ -431,6 +449,23 @@ mod tests {
                 json!("07400 123456"),
                 json!("(212) 736-5000"),
             ],
+        );
+    }
+
+    #[test]
+    fn normalizing_is_idempotent_even_for_vanity_letters() {
+        // Found by the `phone_normalize` fuzz target: keypad letters made a Russian
+        // number whose E.164 form, read again, loses its trunk prefix.
+        let text = "f(\0\0\0\x000) 0/( 786104Eext.t. ";
+        for region in ["US", "GB", "DE", "FR", "AU"] {
+            if let Ok(e164) = normalize_phone(text, region) {
+                assert_eq!(normalize_phone(&e164, region).ok(), Some(e164), "{region}");
+            }
+        }
+        // Vanity numbers still read.
+        assert_eq!(
+            normalize_phone("1-800-FLOWERS", "US").ok().as_deref(),
+            Some("+18003569377")
         );
     }
 

@@ -172,6 +172,12 @@ pub(crate) fn is_valid(code: u16, national: &str) -> bool {
     rules(code).is_some_and(|r| r.is_valid(national))
 }
 
+/// Whether the parser might strip a national prefix from the start of `national` of
+/// calling code `code`.
+pub(crate) fn may_strip_prefix(code: u16, national: &str) -> bool {
+    rules(code).is_some_and(|r| r.may_strip_prefix(national))
+}
+
 /// Whether `code` is a country calling code.
 pub(crate) fn is_country_code(code: u16) -> bool {
     index().contains_key(&code)
