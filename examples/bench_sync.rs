@@ -159,13 +159,14 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
             if scenario == "salesforce-push" {
                 let mut writes = Vec::with_capacity(n);
                 for i in 0..n {
+                    let (first, last) = person(i as u64);
                     writes.push(MirrorWrite {
                         id: None,
                         fields: serde_json::from_value(json!({
-                            "first_name": format!("Bench{i}"),
-                            "last_name": "Pusher",
-                            "email": format!("bench.{i}@example.com"),
-                            "phone": "+14155550100",
+                            "first_name": first,
+                            "last_name": last,
+                            "email": format!("{}.{}.{i}@example.com", first.to_lowercase(), last.to_lowercase()),
+                            "phone": format!("+1212{}", 2_000_000 + i),
                         }))?,
                         idempotency_key: None,
                     });
@@ -206,6 +207,26 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     Ok(())
+}
+
+/// A distinct, name-like person for record `i` (no two are a typo apart).
+fn person(i: u64) -> (String, String) {
+    const FIRST: [&str; 8] = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"];
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mer", "vin", "tor", "sa", "bel", "qui", "dra", "nov", "pel", "rus", "ti", "gan", "wen", "zor",
+    ];
+    // splitmix64: consecutive records get unrelated names.
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    let mut last = String::new();
+    for k in 0..4 {
+        last.push_str(SYLLABLES[((z >> (k * 4)) & 15) as usize]);
+    }
+    let mut chars = last.chars();
+    let last = chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default();
+    (FIRST[((z >> 20) & 7) as usize].to_owned(), format!("{last}{}", SYLLABLES[((z >> 24) & 15) as usize]))
 }
 
 /// Peak resident set size of this process, from /proc (Linux), in MB.

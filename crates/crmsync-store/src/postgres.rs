@@ -30,6 +30,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "review_queue",
         sql: include_str!("../migrations/postgres/0002_review_queue.sql"),
     },
+    Migration {
+        version: 3,
+        name: "mirror_match_indexes",
+        sql: include_str!("../migrations/postgres/0003_mirror_match_indexes.sql"),
+    },
 ];
 
 const DIALECT: Dialect = Dialect {
@@ -42,6 +47,12 @@ const DIALECT: Dialect = Dialect {
     ),
     field_text: &["(fields ->> ", ")"],
     field_path: field_name,
+    indexed_fields: &[
+        ("email", "(fields ->> 'email')"),
+        ("phone", "(fields ->> 'phone')"),
+        ("mobile_phone", "(fields ->> 'mobile_phone')"),
+        ("last_name", "(fields ->> 'last_name')"),
+    ],
     migrations: MIGRATIONS,
 };
 

@@ -40,6 +40,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "review_queue",
         sql: include_str!("../migrations/sqlite/0002_review_queue.sql"),
     },
+    Migration {
+        version: 3,
+        name: "mirror_match_indexes",
+        sql: include_str!("../migrations/sqlite/0003_mirror_match_indexes.sql"),
+    },
 ];
 
 const DIALECT: Dialect = Dialect {
@@ -57,6 +62,12 @@ const DIALECT: Dialect = Dialect {
         ") AS TEXT) END",
     ],
     field_path: json_path,
+    indexed_fields: &[
+        ("email", "json_extract(fields, '$.email')"),
+        ("phone", "json_extract(fields, '$.phone')"),
+        ("mobile_phone", "json_extract(fields, '$.mobile_phone')"),
+        ("last_name", "json_extract(fields, '$.last_name')"),
+    ],
     migrations: MIGRATIONS,
 };
 

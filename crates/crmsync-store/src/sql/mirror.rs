@@ -272,6 +272,11 @@ macro_rules! impl_sql_mirror {
             ) -> ::crmsync_core::Result<Vec<::crmsync_core::MirrorRecord>> {
                 const OP: &str = "store.mirror_find";
                 let dialect: &$crate::sql::Dialect = &$dialect;
+                let indexed = dialect
+                    .indexed_fields
+                    .iter()
+                    .find(|(name, _)| *name == field)
+                    .map(|(_, expression)| *expression);
                 let path = (dialect.field_path)(field)?;
                 let mut values: Vec<&str> = values.iter().map(String::as_str).collect();
                 values.sort_unstable();
@@ -286,11 +291,20 @@ macro_rules! impl_sql_mirror {
                     query.push(" AND object = ");
                     query.push_bind(object.as_str().to_owned());
                     query.push(" AND deleted = FALSE AND ");
-                    for (i, fragment) in dialect.field_text.iter().enumerate() {
-                        if i > 0 {
-                            query.push_bind(path.clone());
+                    match indexed {
+                        // Text fields with an expression index: compare the indexed
+                        // expression itself, so the index is used.
+                        Some(expression) => {
+                            query.push(expression);
                         }
-                        query.push(fragment);
+                        None => {
+                            for (i, fragment) in dialect.field_text.iter().enumerate() {
+                                if i > 0 {
+                                    query.push_bind(path.clone());
+                                }
+                                query.push(fragment);
+                            }
+                        }
                     }
                     query.push(" IN (");
                     let mut list = query.separated(", ");

@@ -45,6 +45,9 @@ pub(crate) struct Dialect {
     pub field_text: &'static [&'static str],
     /// The bound value that selects one mirror field in `field_text`.
     pub field_path: fn(&str) -> Result<String>,
+    /// Match-key fields with an expression index (migration 3), and the exact indexed
+    /// expression of each: look-ups by these use the index instead of a table scan.
+    pub indexed_fields: &'static [(&'static str, &'static str)],
     /// The schema, oldest first.
     pub migrations: &'static [Migration],
 }
