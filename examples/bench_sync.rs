@@ -211,9 +211,12 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
 
 /// A distinct, name-like person for record `i` (no two are a typo apart).
 fn person(i: u64) -> (String, String) {
-    const FIRST: [&str; 8] = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"];
+    const FIRST: [&str; 8] = [
+        "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken",
+    ];
     const SYLLABLES: [&str; 16] = [
-        "ka", "lo", "mer", "vin", "tor", "sa", "bel", "qui", "dra", "nov", "pel", "rus", "ti", "gan", "wen", "zor",
+        "ka", "lo", "mer", "vin", "tor", "sa", "bel", "qui", "dra", "nov", "pel", "rus", "ti",
+        "gan", "wen", "zor",
     ];
     // splitmix64: consecutive records get unrelated names.
     let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -225,8 +228,14 @@ fn person(i: u64) -> (String, String) {
         last.push_str(SYLLABLES[((z >> (k * 4)) & 15) as usize]);
     }
     let mut chars = last.chars();
-    let last = chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default();
-    (FIRST[((z >> 20) & 7) as usize].to_owned(), format!("{last}{}", SYLLABLES[((z >> 24) & 15) as usize]))
+    let last = chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default();
+    (
+        FIRST[((z >> 20) & 7) as usize].to_owned(),
+        format!("{last}{}", SYLLABLES[((z >> 24) & 15) as usize]),
+    )
 }
 
 /// Peak resident set size of this process, from /proc (Linux), in MB.

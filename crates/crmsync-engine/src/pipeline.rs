@@ -131,65 +131,103 @@ impl Engine {
             Side::Remote => binding.mapper.remote_fields(&pass.map_context()),
             Side::Local => Vec::new(),
         };
-        let batch = job.options.batch_size.unwrap_or(caps.max_page_size).max(1);
+        let batch = job
+            .options
+            .batch_size
+            .unwrap_or(caps.max_page_size)
+            .max(1)
+            .min(caps.max_page_size.max(1));
+        let page_size = |done: u64| match job.options.max_records {
+            Some(max) => batch.min(usize::try_from(max.saturating_sub(done)).unwrap_or(usize::MAX)),
+            None => batch,
+        };
+        let limit = |done: u64, pages: u64| -> Option<String> {
+            if let Some(max) = job.options.max_records {
+                if done >= max {
+                    return Some(format!(
+                        "stopped after --max-records {max}; the next run resumes from the checkpoint"
+                    ));
+                }
+            }
+            match job.options.max_pages {
+                Some(max_pages) if pages >= max_pages => Some(format!(
+                    "stopped after {max_pages} page(s); the next run resumes from the checkpoint"
+                )),
+                _ => None,
+            }
+        };
+        let fetch = |cursor: Option<crmsync_core::Cursor>, page_size: usize| {
+            provider.changes(
+                &job.object,
+                ChangesRequest {
+                    cursor,
+                    page_size,
+                    full: job.mode == SyncMode::Full,
+                    since: job.options.start_date,
+                    fields: fields.clone(),
+                },
+            )
+        };
+        let lease_key = format!("sync/{}/{}", job.connection, job.object);
         let mut done = 0u64;
         let mut pages = 0u64;
+        let mut prefetched = None;
         loop {
-            let mut page_size = batch.min(caps.max_page_size.max(1));
-            if let Some(max) = job.options.max_records {
-                let left = max.saturating_sub(done);
-                if left == 0 {
-                    return Ok(Some(format!(
-                        "stopped after --max-records {max}; the next run resumes from the checkpoint"
-                    )));
-                }
-                page_size = page_size.min(usize::try_from(left).unwrap_or(usize::MAX));
+            if let Some(stop) = limit(done, pages) {
+                return Ok(Some(stop));
             }
-            if let Some(max_pages) = job.options.max_pages {
-                if pages >= max_pages {
-                    return Ok(Some(format!(
-                        "stopped after {max_pages} page(s); the next run resumes from the checkpoint"
-                    )));
-                }
-            }
-            let page = provider
-                .changes(
-                    &job.object,
-                    ChangesRequest {
-                        cursor: cursor.clone(),
-                        page_size,
-                        full: job.mode == SyncMode::Full,
-                        since: job.options.start_date,
-                        fields: fields.clone(),
-                    },
-                )
-                .await?;
+            let page = match prefetched.take() {
+                Some(page) => page,
+                None => fetch(cursor.clone(), page_size(done)).await?,
+            };
             let n = page.changes.len() as u64;
             match source {
                 Side::Remote => run.counts.pulled += n,
                 Side::Local => run.counts.pushed += n,
             }
-            let mut commit = PageCommit::new(job.connection.clone(), job.object.clone());
-            self.process_page(&pass, source, page.changes, &mut commit, &mut run.counts)
-                .await?;
-            if let Some(next) = &page.next {
-                commit.checkpoint = Some((direction, next.clone()));
-            }
-            if !job.options.dry_run {
-                self.store.commit_page(&job.tenant, commit).await?;
-                let lease_key = format!("sync/{}/{}", job.connection, job.object);
-                self.store
-                    .acquire_lease(&job.tenant, &lease_key, &self.holder, self.lease_ttl)
+            let (next, complete, estimated_total) =
+                (page.next, page.complete, page.estimated_total);
+            // The CRM's next page is fetched while this one is applied and committed: the
+            // network round trip overlaps the store's work instead of adding to it. (The
+            // application's feed is read from the store itself, which this page is using.)
+            let read_ahead = (source == Side::Remote
+                && !complete
+                && next.is_some()
+                && limit(done + n, pages + 1).is_none())
+            .then(|| fetch(next.clone(), page_size(done + n)));
+            let counts = &mut run.counts;
+            let apply = async {
+                let mut commit = PageCommit::new(job.connection.clone(), job.object.clone());
+                self.process_page(&pass, source, page.changes, &mut commit, counts)
                     .await?;
-            }
+                if let Some(next) = &next {
+                    commit.checkpoint = Some((direction, next.clone()));
+                }
+                if !job.options.dry_run {
+                    self.store.commit_page(&job.tenant, commit).await?;
+                    self.store
+                        .acquire_lease(&job.tenant, &lease_key, &self.holder, self.lease_ttl)
+                        .await?;
+                }
+                Ok::<(), crmsync_core::Error>(())
+            };
+            let ahead = async {
+                match read_ahead {
+                    Some(fetching) => Some(fetching.await),
+                    None => None,
+                }
+            };
+            let (applied, fetched) = futures::future::join(apply, ahead).await;
+            applied?;
             pages += 1;
             done += n;
             run.counts.pages += 1;
-            self.report_progress(job, source, done, page.estimated_total, pages);
-            if page.complete || page.next.is_none() {
+            self.report_progress(job, source, done, estimated_total, pages);
+            if complete || next.is_none() {
                 return Ok(None);
             }
-            cursor = page.next;
+            cursor = next;
+            prefetched = fetched.transpose()?;
         }
     }
 

@@ -8,6 +8,9 @@ use super::{
     score::{Names, compare_names, rank, score_pair},
 };
 
+/// Groups sharing one blocking key beyond which the key is too common to compare by.
+const MAX_BLOCK: usize = 64;
+
 /// Groups the profiles of one batch by person: each index in exactly one group, groups
 /// in the order of their first member, members ascending. A group of several is one
 /// person to merge before creating.
@@ -39,9 +42,12 @@ pub fn dedupe_batch(config: &MatchConfig, profiles: &[MatchProfile]) -> Vec<Vec<
     let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
     for (index, profile) in profiles.iter().enumerate() {
         let keys = block_keys(profile);
+        // A key shared by very many groups (a common last name, a company switchboard)
+        // says little and would make the page quadratic: such blocks are skipped.
         let mut near: Vec<usize> = keys
             .iter()
             .filter_map(|key| blocks.get(key))
+            .filter(|groups| groups.len() <= MAX_BLOCK)
             .flatten()
             .copied()
             .collect();
