@@ -595,3 +595,48 @@ async fn a_crash_between_writing_a_page_and_committing_it_re_reads_one_page_with
     );
     h.assert_in_step(ObjectKind::Contact).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_validation_records_failures_instead_of_enforcing_them() {
+    let h = harness(fast_sim(10, 0, 0)).await;
+    let bad = h.sim.create(
+        "contacts",
+        &[
+            ("firstname", "Lax"),
+            ("lastname", "Rules"),
+            ("email", "lax@example.com"),
+            ("phone", "not a phone"),
+        ],
+    );
+    let report = h
+        .sync_with(
+            ObjectKind::Contact,
+            SyncOptions {
+                skip_validation: true,
+                ..SyncOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(report.status, RunStatus::Success, "{:?}", report.error);
+    assert_eq!(report.counts.dead_letters, 0);
+    assert_eq!(report.counts.validation_warnings, 1);
+    assert_eq!(
+        report.counts.created_local, 11,
+        "the record synced with its raw value"
+    );
+    let audit = h
+        .store
+        .list_audit(&h.tenant, report.run_id, 1_000)
+        .await
+        .expect("audit");
+    let row = audit
+        .iter()
+        .find(|a| a.operation == "validation_skipped")
+        .expect("the failure is recorded");
+    assert_eq!(
+        row.remote_id.as_ref().map(|r| r.as_str()),
+        Some(bad.as_str())
+    );
+    assert_eq!(row.changes["warnings"][0]["field"], json!("phone"));
+    assert_eq!(row.changes["warnings"][0]["rule"], json!("phone_e164"));
+}

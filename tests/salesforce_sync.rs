@@ -395,3 +395,61 @@ async fn the_daily_budget_pauses_a_run_and_the_next_run_completes_it() {
     );
     h.assert_in_step(CONTACT, "Contact").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_limit_answers_pause_the_run_and_the_next_run_completes_it() {
+    let h = sf_harness(sf_sim(2_500), ConflictPolicy::default()).await;
+    let options = || SyncOptions {
+        batch_size: Some(500),
+        ..SyncOptions::default()
+    };
+    // Two pages in, Salesforce answers REQUEST_LIMIT_EXCEEDED: throttling, not a failure
+    // of the records; the run stops after its last committed page.
+    let first = h
+        .sync_with(
+            CONTACT,
+            SyncOptions {
+                max_pages: Some(2),
+                ..options()
+            },
+        )
+        .await;
+    assert_eq!(first.counts.created_local, 1_000);
+    h.sim.faults().rate_limit_burst(3, None);
+    let throttled = h.sync_with(CONTACT, options()).await;
+    assert_eq!(throttled.status, RunStatus::Failed, "{:?}", throttled.error);
+    let reason = throttled.error.clone().unwrap_or_default();
+    assert!(reason.starts_with("rate_limited"), "{reason}");
+    assert_eq!(
+        throttled.counts.dead_letters, 0,
+        "throttling never dead-letters records"
+    );
+    h.sim.faults().clear();
+    let resumed = h.sync_with(CONTACT, options()).await;
+    assert_eq!(resumed.status, RunStatus::Success, "{:?}", resumed.error);
+    assert_eq!(
+        first.counts.created_local + resumed.counts.created_local,
+        2_500
+    );
+    h.assert_in_step(CONTACT, "Contact").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_salesforce_responses_are_typed_errors_naming_the_endpoint() {
+    let h = sf_harness(sf_sim(50), ConflictPolicy::default()).await;
+    // Authenticate first, so the faults hit the API rather than the token endpoint.
+    h.sync(CONTACT, SyncMode::Full).await;
+    h.sim.faults().malformed_bodies(50);
+    let report = h.sync(CONTACT, SyncMode::Full).await;
+    assert_eq!(report.status, RunStatus::Failed);
+    let error = report.error.unwrap_or_default();
+    assert!(error.starts_with("decode"), "{error}");
+    assert!(
+        error.contains("/services/data/"),
+        "names the endpoint: {error}"
+    );
+    h.sim.faults().clear();
+    let again = h.sync(CONTACT, SyncMode::Incremental).await;
+    assert_eq!(again.status, RunStatus::Success, "{:?}", again.error);
+    h.assert_in_step(CONTACT, "Contact").await;
+}

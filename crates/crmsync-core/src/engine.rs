@@ -148,6 +148,9 @@ pub struct ObjectReport {
     pub parked: u64,
     /// Records sent to the dead-letter queue.
     pub dead_letters: u64,
+    /// Validation failures let through by `skip_validation` (each in the audit trail).
+    #[serde(default)]
+    pub validation_warnings: u64,
     /// Change pages processed.
     pub pages: u64,
     /// API calls made by both providers during the run.
@@ -174,6 +177,7 @@ impl ObjectReport {
         self.conflicts += other.conflicts;
         self.parked += other.parked;
         self.dead_letters += other.dead_letters;
+        self.validation_warnings += other.validation_warnings;
         self.pages += other.pages;
         self.api_calls += other.api_calls;
     }

@@ -72,6 +72,17 @@ pub trait FieldMapper: Send + Sync + 'static {
         record: &Record,
     ) -> Result<CanonicalRecord, MappingFailure>;
 
+    /// [`to_canonical`](FieldMapper::to_canonical), also returning the validation
+    /// failures `skip_validation` let through, so they can be recorded (the engine
+    /// writes them to the audit trail). The default reports none.
+    fn to_canonical_checked(
+        &self,
+        ctx: &MapContext<'_>,
+        record: &Record,
+    ) -> Result<(CanonicalRecord, Vec<Error>), MappingFailure> {
+        self.to_canonical(ctx, record).map(|c| (c, Vec::new()))
+    }
+
     /// Canonical fields (a full record or a patch) in the provider's names
     /// (outbound fields only). `record_id` names the record in errors.
     fn to_remote(

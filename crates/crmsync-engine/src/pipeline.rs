@@ -289,7 +289,21 @@ impl Engine {
         let mut canon: Vec<(Record, CanonicalRecord)> = Vec::with_capacity(upserts.len());
         for record in upserts {
             let mapped = match source {
-                Side::Remote => binding.mapper.to_canonical(&ctx, &record),
+                Side::Remote => {
+                    binding
+                        .mapper
+                        .to_canonical_checked(&ctx, &record)
+                        .map(|(c, warnings)| {
+                            if !warnings.is_empty() {
+                                // `--skip-validation`: recorded, not enforced.
+                                commit
+                                    .audit
+                                    .push(validation_warnings(pass, &record, &warnings, now));
+                                counts.validation_warnings += warnings.len() as u64;
+                            }
+                            c
+                        })
+                }
                 Side::Local => Ok(CanonicalRecord {
                     fields: restrict(&self.normalize_local(pass, &record), &pass.outbound),
                     modified_at: record.modified_at,
@@ -582,5 +596,37 @@ fn ambiguous_item(
         resolved_at: None,
         created_at: now,
         updated_at: now,
+    }
+}
+
+/// An audit row listing the validation failures `skip_validation` let through.
+fn validation_warnings(
+    pass: &PassContext<'_>,
+    record: &Record,
+    warnings: &[Error],
+    now: DateTime<Utc>,
+) -> crmsync_core::AuditEntry {
+    let list: Vec<serde_json::Value> = warnings
+        .iter()
+        .map(|w| {
+            serde_json::json!({
+                "field": w.context().field,
+                "rule": w.context().rule,
+                "message": w.message(),
+            })
+        })
+        .collect();
+    crmsync_core::AuditEntry {
+        run_id: pass.run_id,
+        connection: pass.job.connection.clone(),
+        object: pass.job.object.clone(),
+        local_id: None,
+        remote_id: Some(record.id.clone()),
+        operation: "validation_skipped".into(),
+        source: WriteSource::Remote,
+        changes: serde_json::json!({ "warnings": list }),
+        outcome: crmsync_core::AuditOutcome::Skipped,
+        error: None,
+        at: now,
     }
 }

@@ -357,6 +357,15 @@ impl FieldMapper for DeclarativeMapper {
         self.to_canonical_outcome(ctx, record).map(|o| o.value)
     }
 
+    fn to_canonical_checked(
+        &self,
+        ctx: &MapContext<'_>,
+        record: &Record,
+    ) -> Result<(CanonicalRecord, Vec<crmsync_core::Error>), MappingFailure> {
+        self.to_canonical_outcome(ctx, record)
+            .map(|o| (o.value, o.warnings))
+    }
+
     fn to_remote(
         &self,
         ctx: &MapContext<'_>,
