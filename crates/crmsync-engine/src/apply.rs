@@ -22,9 +22,7 @@ impl Engine {
         pass: &PassContext<'_>,
         source: Side,
         plans: &mut [Plan],
-        counts: &mut crmsync_core::ObjectReport,
     ) -> Result<()> {
-        let _ = counts;
         let job = pass.job;
         // Remote patches are mapped to the CRM's names first; a mapping failure fails
         // the record.

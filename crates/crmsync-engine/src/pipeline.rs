@@ -459,7 +459,7 @@ impl Engine {
             }
         }
 
-        self.apply_plans(pass, source, &mut plans, counts).await?;
+        self.apply_plans(pass, source, &mut plans).await?;
         for plan in plans {
             self.finish_plan(pass, source, plan, now, commit, counts);
         }
