@@ -64,22 +64,14 @@ impl Engine {
                 });
             }
         }
-        // Drop ops of failed plans.
-        remote_ops.retain(|op| {
-            op.key
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| plans.get(i))
-                .is_some_and(|p| p.failed.is_none())
-        });
         if job.options.dry_run {
             for op in &local_ops {
-                if let Some(p) = op.key.parse::<usize>().ok().and_then(|i| plans.get_mut(i)) {
+                if let Some(p) = plan_of(plans, &op.key) {
                     p.local_written = true;
                 }
             }
             for op in &remote_ops {
-                if let Some(p) = op.key.parse::<usize>().ok().and_then(|i| plans.get_mut(i)) {
+                if let Some(p) = plan_of(plans, &op.key) {
                     p.remote_written = true;
                 }
             }
@@ -91,15 +83,10 @@ impl Engine {
             Side::Local => [(Side::Remote, remote_ops), (Side::Local, local_ops)],
         };
         for (side, ops) in order {
+            // A plan whose first write failed writes nothing on the other side.
             let ops: Vec<WriteOp> = ops
                 .into_iter()
-                .filter(|op| {
-                    op.key
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| plans.get(i))
-                        .is_some_and(|p| p.failed.is_none())
-                })
+                .filter(|op| plan_of(plans, &op.key).is_some_and(|p| p.failed.is_none()))
                 .collect();
             if ops.is_empty() {
                 continue;
@@ -111,12 +98,7 @@ impl Engine {
                 let batch: Vec<WriteOp> = ops.by_ref().take(chunk).collect();
                 let outcomes: Vec<WriteOutcome> = provider.upsert(&job.object, batch).await?;
                 for outcome in outcomes {
-                    let Some(plan) = outcome
-                        .key
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| plans.get_mut(i))
-                    else {
+                    let Some(plan) = plan_of(plans, &outcome.key) else {
                         continue;
                     };
                     match outcome.result {
@@ -397,6 +379,11 @@ impl Engine {
             last_failed_at: now,
         });
     }
+}
+
+/// The plan a write op's key names (ops are keyed by their plan's index).
+fn plan_of<'p>(plans: &'p mut [Plan], key: &str) -> Option<&'p mut Plan> {
+    key.parse::<usize>().ok().and_then(|i| plans.get_mut(i))
 }
 
 pub(crate) fn record_payload(record: &Record) -> Value {

@@ -291,37 +291,66 @@ impl crmsync_core::SyncEngine for Engine {
     }
 }
 
-/// The canonical fields that flow inbound and outbound: the mapping's, limited to what
-/// the application side can hold when it says so (a CRM seen through its mapping).
-pub(crate) fn synced_fields(
-    binding: &Binding,
-    ctx: &MapContext<'_>,
-) -> (BTreeSet<String>, BTreeSet<String>) {
-    let mut inbound: BTreeSet<String> = binding.mapper.inbound_fields(ctx).into_iter().collect();
-    let mut outbound: BTreeSet<String> = binding.mapper.outbound_fields(ctx).into_iter().collect();
-    if let Some(holds) = binding.local.writable_fields(ctx.object) {
-        let holds: BTreeSet<String> = holds.into_iter().collect();
-        inbound.retain(|f| holds.contains(f));
-        outbound.retain(|f| holds.contains(f));
-    }
-    (inbound, outbound)
-}
+/// Fields parked in a run, by local id: a conflict seen by both passes counts once.
+pub(crate) type ParkedSeen =
+    std::sync::Mutex<std::collections::HashSet<(crmsync_core::RecordId, String)>>;
 
 /// Everything a pass needs about its job, computed once.
 pub(crate) struct PassContext<'a> {
     pub job: &'a SyncJob,
     pub binding: &'a Binding,
     pub link_key: LinkKey,
+    /// Canonical fields the CRM feeds into the application.
     pub inbound: BTreeSet<String>,
+    /// Canonical fields the application feeds into the CRM.
     pub outbound: BTreeSet<String>,
+    /// Both together: every field a sync compares.
+    pub synced: BTreeSet<String>,
     pub run_id: Option<crmsync_core::RunId>,
-    /// Fields parked in this run, by local id: a conflict seen by both passes of a run
-    /// counts once.
-    pub parked_seen:
-        &'a std::sync::Mutex<std::collections::HashSet<(crmsync_core::RecordId, String)>>,
+    pub parked_seen: &'a ParkedSeen,
 }
 
-impl PassContext<'_> {
+impl<'a> PassContext<'a> {
+    /// The context of a job's pass: the mapping's inbound and outbound fields, limited
+    /// to what the application side can hold when it says so (a CRM seen through its
+    /// mapping).
+    pub(crate) fn new(
+        job: &'a SyncJob,
+        binding: &'a Binding,
+        run_id: Option<crmsync_core::RunId>,
+        parked_seen: &'a ParkedSeen,
+    ) -> Self {
+        let ctx = MapContext {
+            tenant: &job.tenant,
+            connection: &job.connection,
+            object: &job.object,
+            skip_validation: job.options.skip_validation,
+        };
+        let mut inbound: BTreeSet<String> =
+            binding.mapper.inbound_fields(&ctx).into_iter().collect();
+        let mut outbound: BTreeSet<String> =
+            binding.mapper.outbound_fields(&ctx).into_iter().collect();
+        if let Some(holds) = binding.local.writable_fields(&job.object) {
+            let holds: BTreeSet<String> = holds.into_iter().collect();
+            inbound.retain(|f| holds.contains(f));
+            outbound.retain(|f| holds.contains(f));
+        }
+        let synced = inbound.union(&outbound).cloned().collect();
+        Self {
+            job,
+            binding,
+            link_key: LinkKey {
+                connection: job.connection.clone(),
+                object: job.object.clone(),
+            },
+            inbound,
+            outbound,
+            synced,
+            run_id,
+            parked_seen,
+        }
+    }
+
     pub(crate) fn map_context(&self) -> MapContext<'_> {
         MapContext {
             tenant: &self.job.tenant,

@@ -88,28 +88,9 @@ impl Engine {
         binding: &Binding,
         run: &mut RunRecord,
         source: Side,
-        parked_seen: &std::sync::Mutex<std::collections::HashSet<(RecordId, String)>>,
+        parked_seen: &crate::ParkedSeen,
     ) -> Result<Option<String>> {
-        let link_key = crmsync_core::LinkKey {
-            connection: job.connection.clone(),
-            object: job.object.clone(),
-        };
-        let ctx0 = crmsync_core::MapContext {
-            tenant: &job.tenant,
-            connection: &job.connection,
-            object: &job.object,
-            skip_validation: job.options.skip_validation,
-        };
-        let synced = crate::synced_fields(binding, &ctx0);
-        let pass = PassContext {
-            job,
-            binding,
-            link_key,
-            inbound: synced.0,
-            outbound: synced.1,
-            run_id: run.id,
-            parked_seen,
-        };
+        let pass = PassContext::new(job, binding, run.id, parked_seen);
         let direction = direction_of(source);
         let provider = match source {
             Side::Remote => &binding.remote,

@@ -34,26 +34,8 @@ impl Engine {
         if items.is_empty() {
             return Ok(());
         }
-        let ctx0 = crmsync_core::MapContext {
-            tenant: &job.tenant,
-            connection: &job.connection,
-            object: &job.object,
-            skip_validation: job.options.skip_validation,
-        };
-        let unused = std::sync::Mutex::default();
-        let synced = crate::synced_fields(binding, &ctx0);
-        let pass = PassContext {
-            job,
-            binding,
-            link_key: crmsync_core::LinkKey {
-                connection: job.connection.clone(),
-                object: job.object.clone(),
-            },
-            inbound: synced.0,
-            outbound: synced.1,
-            run_id: run.id,
-            parked_seen: &unused,
-        };
+        let unused = crate::ParkedSeen::default();
+        let pass = PassContext::new(job, binding, run.id, &unused);
         let mut commit = PageCommit::new(job.connection.clone(), job.object.clone());
         for item in items {
             self.apply_review(&pass, item, &mut commit).await?;

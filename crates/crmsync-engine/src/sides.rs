@@ -99,9 +99,7 @@ impl Engine {
     /// change and a CRM that normalizes what it stores never echoes a write back.
     /// Fields that cannot be mapped keep their raw values.
     pub(crate) fn normalize_local(&self, pass: &PassContext<'_>, record: &Record) -> Fields {
-        let synced: std::collections::BTreeSet<String> =
-            pass.inbound.union(&pass.outbound).cloned().collect();
-        let mut fields = restrict(&record.fields, &synced);
+        let mut fields = restrict(&record.fields, &pass.synced);
         let mut ctx = pass.map_context();
         ctx.skip_validation = true;
         let Ok(remote) = pass
