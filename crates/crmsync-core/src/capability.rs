@@ -34,6 +34,11 @@ pub struct Capabilities {
     pub bulk: bool,
     /// Records carry per-field modification timestamps.
     pub field_timestamps: bool,
+    /// The provider keeps e-mail addresses unique for this object: a create with an
+    /// address it already holds updates (or is refused by) the record holding it. The
+    /// engine then never creates a record whose address the provider already holds for
+    /// someone the matcher says is another person; it parks it for review instead.
+    pub unique_email: bool,
 }
 
 impl Default for Capabilities {
@@ -53,6 +58,7 @@ impl Default for Capabilities {
             webhooks: false,
             bulk: false,
             field_timestamps: false,
+            unique_email: false,
         }
     }
 }

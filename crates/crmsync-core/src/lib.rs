@@ -28,6 +28,7 @@ mod engine;
 mod error;
 mod ids;
 mod mapping;
+pub mod match_key;
 mod provider;
 mod record;
 mod store;
@@ -55,7 +56,7 @@ pub use record::{
 };
 pub use store::{
     AuditEntry, AuditOutcome, Checkpoint, ConnectionConfig, Credentials, DeadLetter,
-    DeadLetterStatus, Lease, Link, LinkKey, MirrorRecord, MirrorWrite, PageCommit, ReviewChoice,
-    ReviewFilter, ReviewItem, ReviewKind, ReviewStatus, RunFilter, RunId, RunRecord, RunStatus,
-    SyncStore, WriteSource,
+    DeadLetterStatus, Lease, Link, LinkKey, MatchResolution, MirrorRecord, MirrorWrite, PageCommit,
+    ReviewChoice, ReviewFilter, ReviewItem, ReviewKind, ReviewStatus, RunFilter, RunId, RunRecord,
+    RunStatus, SyncStore, WriteSource,
 };

@@ -433,8 +433,58 @@ pub enum ReviewChoice {
     Value(Value),
 }
 
+/// A person's decision on an [`ReviewKind::AmbiguousMatch`] item, stored in its
+/// resolution under [`MatchResolution::KEY`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MatchResolution {
+    /// The parked record is this record of the other side (usually one of the
+    /// candidates): link the two and merge them, as if the matcher had been sure.
+    LinkTo(RecordId),
+    /// The parked record is nobody on the other side: create it there.
+    CreateNew,
+}
+
+impl MatchResolution {
+    /// The resolution key an ambiguous match's decision is stored under.
+    pub const KEY: &'static str = "match";
+
+    /// The resolution to pass to [`SyncStore::resolve_review_item`]:
+    /// `{"match": <id>}` to link, `{"match": null}` to create.
+    ///
+    /// ```
+    /// use crmsync_core::{MatchResolution, RecordId, ReviewChoice};
+    ///
+    /// let link = MatchResolution::LinkTo(RecordId::new("101")).into_resolution();
+    /// assert_eq!(MatchResolution::from_resolution(&link), Some(MatchResolution::LinkTo(RecordId::new("101"))));
+    /// let create = MatchResolution::CreateNew.into_resolution();
+    /// assert!(matches!(create.get("match"), Some(ReviewChoice::Value(v)) if v.is_null()));
+    /// ```
+    pub fn into_resolution(self) -> BTreeMap<String, ReviewChoice> {
+        let value = match self {
+            Self::LinkTo(id) => Value::String(id.as_str().to_owned()),
+            Self::CreateNew => Value::Null,
+        };
+        BTreeMap::from([(Self::KEY.to_owned(), ReviewChoice::Value(value))])
+    }
+
+    /// The decision a stored resolution holds, if it holds one.
+    pub fn from_resolution(resolution: &BTreeMap<String, ReviewChoice>) -> Option<Self> {
+        match resolution.get(Self::KEY)? {
+            ReviewChoice::Value(Value::String(id)) if !id.is_empty() => {
+                Some(Self::LinkTo(RecordId::new(id.as_str())))
+            }
+            ReviewChoice::Value(Value::Null) => Some(Self::CreateNew),
+            _ => None,
+        }
+    }
+}
+
 /// A record (or some of its fields) parked for a person to decide. While it waits,
 /// the record's other fields keep syncing.
+///
+/// A [`ReviewKind::Conflict`] is resolved per field ([`ReviewChoice`]); a
+/// [`ReviewKind::AmbiguousMatch`] by a [`MatchResolution`]. Either is applied by the
+/// next sync of the connection and object, and audited with who decided and when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReviewItem {
     /// Assigned by the store.
@@ -699,7 +749,12 @@ pub trait SyncStore: Send + Sync + 'static {
         limit: u32,
     ) -> BoxFuture<'a, Result<Vec<MirrorRecord>>>;
 
-    /// Live mirror records whose `field` equals one of `values` (string compare).
+    /// Live mirror records whose `field` equals one of `values`. The fields match before
+    /// create looks people up by ([`match_key::MATCH_FIELDS`](crate::match_key::MATCH_FIELDS))
+    /// compare by their [match keys](crate::match_key) — e-mail ignoring case and spaces,
+    /// phones by their last digits, last names ignoring case, accents and punctuation —
+    /// so that rows the application wrote in any format are found. Other fields compare
+    /// as text (scalars as JSON text). Callers that need an exact match re-check.
     fn mirror_find<'a>(
         &'a self,
         tenant: &'a TenantId,

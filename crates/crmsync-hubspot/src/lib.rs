@@ -78,6 +78,8 @@ impl CrmProvider for HubSpotProvider {
     fn capabilities(&self, object: &ObjectKind) -> Capabilities {
         let mut caps = Capabilities::default();
         caps.upsert_by_external_id = *object == ObjectKind::Contact;
+        // Contacts are unique by e-mail; creates upsert by it (idempotent retries).
+        caps.unique_email = *object == ObjectKind::Contact;
         caps.max_write_batch = writes::BATCH;
         caps.max_read_batch = writes::BATCH;
         caps.max_page_size = self.config.search_page_size;

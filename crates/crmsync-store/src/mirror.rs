@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use crmsync_core::{
-    Error, ErrorKind, Fields, MirrorRecord, MirrorWrite, ObjectKind, RecordId, Result,
+    Error, ErrorKind, Fields, MirrorRecord, MirrorWrite, ObjectKind, RecordId, Result, match_key,
 };
 use serde_json::Value;
 
@@ -219,6 +219,37 @@ pub(crate) fn find_text(value: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// A record's match keys, in the order of [`match_key::MATCH_FIELDS`] (the mirror's
+/// `match_*` columns): what `mirror_find` looks those fields up by.
+pub(crate) fn match_keys(fields: &Fields) -> [Option<String>; 4] {
+    match_key::MATCH_FIELDS.map(|field| {
+        fields
+            .get(field)
+            .and_then(find_text)
+            .and_then(|text| match_key::field_key(field, &text))
+    })
+}
+
+/// What `mirror_find` compares of a field's text (stored or asked for): the match key
+/// for the match fields (`None`: a value without a key matches nothing), the text itself
+/// for any other field.
+pub(crate) fn find_key(field: &str, text: &str) -> Option<String> {
+    match match_key::MATCH_FIELDS.contains(&field) {
+        true => match_key::field_key(field, text),
+        false => Some(text.to_owned()),
+    }
+}
+
+/// Whether a stored field's text is one of `wanted` (from [`find_values`]).
+pub(crate) fn find_hit(field: &str, text: &str, wanted: &HashSet<String>) -> bool {
+    find_key(field, text).is_some_and(|key| wanted.contains(&key))
+}
+
+/// The keys `mirror_find` looks for, for the values asked for.
+pub(crate) fn find_values(field: &str, values: &[String]) -> HashSet<String> {
+    values.iter().filter_map(|v| find_key(field, v)).collect()
 }
 
 /// A new mirror record id: `m-` and 16 random hex digits.

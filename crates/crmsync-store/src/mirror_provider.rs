@@ -31,8 +31,10 @@ const DESCRIBE_SAMPLE: u32 = 500;
 ///   cursor starts at the beginning, so a full scan is the feed read from no cursor.
 /// - Deleted rows come through the feed as [`ChangeKind::Delete`].
 /// - Creates are idempotent by [`WriteOp::idempotency_key`].
-/// - [`MatchKey::Email`] matches the `email` field ignoring case, [`MatchKey::Phone`]
-///   the `phone` field exactly, [`MatchKey::Field`] any field exactly.
+/// - [`MatchKey::Email`] matches the `email` field trimmed and ignoring case,
+///   [`MatchKey::Phone`] the `phone` or `mobile_phone` field by national number
+///   (formatting and country prefix ignored), [`MatchKey::Field`] any field (see
+///   [`SyncStore::mirror_find`] for how match fields are normalized).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -118,13 +120,14 @@ fn field_type(name: &str, value: &Value) -> FieldType {
     }
 }
 
-/// The field a match key compares, and whether it compares ignoring case.
-fn match_field(key: &MatchKey) -> Option<(&str, &str, bool)> {
+/// The fields a match key looks at: a phone number is looked for among both phone
+/// fields.
+fn match_fields(key: &MatchKey) -> Vec<(&str, &str)> {
     match key {
-        MatchKey::Email(email) => Some(("email", email.as_str(), true)),
-        MatchKey::Phone(phone) => Some(("phone", phone.as_str(), false)),
-        MatchKey::Field { name, value } => Some((name.as_str(), value.as_str(), false)),
-        _ => None,
+        MatchKey::Email(email) => vec![("email", email.as_str())],
+        MatchKey::Phone(phone) => vec![("phone", phone.as_str()), ("mobile_phone", phone.as_str())],
+        MatchKey::Field { name, value } => vec![(name.as_str(), value.as_str())],
+        _ => Vec::new(),
     }
 }
 
@@ -265,42 +268,38 @@ impl CrmProvider for MirrorProvider {
             }
         }
 
-        // Fields: one look-up per field name, with every value asked for it.
-        let mut by_field: BTreeMap<&str, Vec<(usize, &str, bool)>> = BTreeMap::new();
+        // Fields: one look-up per field name, with every value asked for it. The store
+        // compares match fields normalized (`match_text`); so does the routing here.
+        let mut by_field: BTreeMap<&str, Vec<(usize, Option<String>)>> = BTreeMap::new();
         for (i, key) in keys.iter().enumerate() {
-            if let Some((field, value, fold)) = match_field(key) {
-                by_field.entry(field).or_default().push((i, value, fold));
+            for (field, value) in match_fields(key) {
+                by_field
+                    .entry(field)
+                    .or_default()
+                    .push((i, crate::mirror::find_key(field, value)));
             }
         }
+        let mut seen: BTreeSet<(usize, RecordId)> = BTreeSet::new();
         for (field, wanted) in by_field {
-            // Case-insensitive keys are looked up as given and lower-cased; the store
-            // compares exactly, so stored values in other cases are not found.
-            let values: BTreeSet<String> = wanted
-                .iter()
-                .flat_map(|(_, value, fold)| {
-                    let mut forms = vec![(*value).to_owned()];
-                    if *fold {
-                        forms.push(value.trim().to_lowercase());
-                    }
-                    forms
-                })
-                .collect();
+            let values: BTreeSet<String> = wanted.iter().filter_map(|(_, v)| v.clone()).collect();
+            if values.is_empty() {
+                continue;
+            }
             let values: Vec<String> = values.into_iter().collect();
             let rows = self
                 .store
                 .mirror_find(&self.tenant, object, field, &values)
                 .await?;
             for row in rows {
-                let Some(text) = row.fields.get(field).and_then(crate::mirror::find_text) else {
-                    continue;
-                };
-                for (i, value, fold) in &wanted {
-                    let hit = if *fold {
-                        text.trim().to_lowercase() == value.trim().to_lowercase()
-                    } else {
-                        text == *value
-                    };
-                    if hit {
+                let key = row
+                    .fields
+                    .get(field)
+                    .and_then(crate::mirror::find_text)
+                    .and_then(|text| crate::mirror::find_key(field, &text));
+                let Some(key) = key else { continue };
+                for (i, value) in &wanted {
+                    // A phone found in both fields is one match.
+                    if value.as_ref() == Some(&key) && seen.insert((*i, row.id.clone())) {
                         matches.push(RecordMatch {
                             key_index: *i,
                             record: to_record(row.clone(), fields),

@@ -24,16 +24,25 @@ const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "initial",
         sql: include_str!("../migrations/postgres/0001_initial.sql"),
+        fill_match_keys: false,
     },
     Migration {
         version: 2,
         name: "review_queue",
         sql: include_str!("../migrations/postgres/0002_review_queue.sql"),
+        fill_match_keys: false,
     },
     Migration {
         version: 3,
         name: "mirror_match_indexes",
         sql: include_str!("../migrations/postgres/0003_mirror_match_indexes.sql"),
+        fill_match_keys: false,
+    },
+    Migration {
+        version: 4,
+        name: "mirror_match_keys",
+        sql: include_str!("../migrations/postgres/0004_mirror_match_keys.sql"),
+        fill_match_keys: true,
     },
 ];
 
@@ -47,12 +56,6 @@ const DIALECT: Dialect = Dialect {
     ),
     field_text: &["(fields ->> ", ")"],
     field_path: field_name,
-    indexed_fields: &[
-        ("email", "(fields ->> 'email')"),
-        ("phone", "(fields ->> 'phone')"),
-        ("mobile_phone", "(fields ->> 'mobile_phone')"),
-        ("last_name", "(fields ->> 'last_name')"),
-    ],
     migrations: MIGRATIONS,
 };
 
@@ -175,6 +178,23 @@ impl_sql_store!(PostgresStore, Postgres, DIALECT);
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Migration 4 adds and indexes a key column for every match field.
+    #[test]
+    fn every_match_field_has_an_indexed_key_column() {
+        let migration = include_str!("../migrations/postgres/0004_mirror_match_keys.sql");
+        for field in crmsync_core::match_key::MATCH_FIELDS {
+            let column = format!("match_{field}");
+            assert!(
+                migration.contains(&format!("ADD COLUMN {column} TEXT")),
+                "{column}"
+            );
+            assert!(
+                migration.contains(&format!("object, {column})")),
+                "{column} indexed"
+            );
+        }
+    }
 
     #[test]
     fn schema_names_are_plain_identifiers() {

@@ -34,16 +34,25 @@ const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "initial",
         sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+        fill_match_keys: false,
     },
     Migration {
         version: 2,
         name: "review_queue",
         sql: include_str!("../migrations/sqlite/0002_review_queue.sql"),
+        fill_match_keys: false,
     },
     Migration {
         version: 3,
         name: "mirror_match_indexes",
         sql: include_str!("../migrations/sqlite/0003_mirror_match_indexes.sql"),
+        fill_match_keys: false,
+    },
+    Migration {
+        version: 4,
+        name: "mirror_match_keys",
+        sql: include_str!("../migrations/sqlite/0004_mirror_match_keys.sql"),
+        fill_match_keys: true,
     },
 ];
 
@@ -62,12 +71,6 @@ const DIALECT: Dialect = Dialect {
         ") AS TEXT) END",
     ],
     field_path: json_path,
-    indexed_fields: &[
-        ("email", "json_extract(fields, '$.email')"),
-        ("phone", "json_extract(fields, '$.phone')"),
-        ("mobile_phone", "json_extract(fields, '$.mobile_phone')"),
-        ("last_name", "json_extract(fields, '$.last_name')"),
-    ],
     migrations: MIGRATIONS,
 };
 
@@ -183,6 +186,23 @@ impl_sql_store!(SqliteStore, Sqlite, DIALECT);
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Migration 4 adds and indexes a key column for every match field.
+    #[test]
+    fn every_match_field_has_an_indexed_key_column() {
+        let migration = include_str!("../migrations/sqlite/0004_mirror_match_keys.sql");
+        for field in crmsync_core::match_key::MATCH_FIELDS {
+            let column = format!("match_{field}");
+            assert!(
+                migration.contains(&format!("ADD COLUMN {column} TEXT")),
+                "{column}"
+            );
+            assert!(
+                migration.contains(&format!("object, {column})")),
+                "{column} indexed"
+            );
+        }
+    }
 
     #[test]
     fn field_paths_are_quoted_and_checked() {

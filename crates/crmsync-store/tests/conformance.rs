@@ -43,7 +43,7 @@ async fn sqlite_file_store_conforms() {
         .fetch_all(store.pool())
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     store.close().await;
 }
 
@@ -85,7 +85,7 @@ async fn sqlite_store_migrates_a_version_1_database() {
         .fetch_all(store.pool())
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     let tenant = TenantId::new("old");
     let links = LinkKey {
         connection: "crm".into(),
@@ -145,7 +145,7 @@ async fn postgres_store_conforms() {
         .fetch_all(again.pool())
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     again.close().await;
 
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -254,4 +254,65 @@ async fn postgres_abandoned_writes_never_leave_a_transaction_open() {
 #[test]
 fn postgres_store_conforms() {
     eprintln!("skipped: build with --features postgres to run the PostgreSQL conformance suite");
+}
+
+/// A database from before the match-key columns (schema version 3) gets the keys of its
+/// existing application rows computed on open, so look-ups by key find them.
+#[tokio::test]
+async fn sqlite_store_fills_match_keys_of_existing_rows() {
+    use crmsync_core::{ObjectKind, SyncStore, TenantId};
+
+    let dir = common::TempDir::new("crmsync-store-match-keys");
+    let path = dir.path().join("crmsync.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options)
+        .await
+        .expect("SQLite file");
+    for sql in [
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+        include_str!("../migrations/sqlite/0002_review_queue.sql"),
+        include_str!("../migrations/sqlite/0003_mirror_match_indexes.sql"),
+    ] {
+        sqlx::raw_sql(sql).execute(&pool).await.expect("old schema");
+    }
+    let mut rows = String::from(
+        "CREATE TABLE crmsync_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at BIGINT NOT NULL); \
+         INSERT INTO crmsync_migrations VALUES (1, 'initial', 0), (2, 'review_queue', 0), \
+         (3, 'mirror_match_indexes', 0);",
+    );
+    // More rows than one page of the fill.
+    for i in 0..1_203 {
+        rows.push_str(&format!(
+            "INSERT INTO mirror_records (tenant, object, id, fields, seq, modified_at, deleted) \
+             VALUES ('old', 'contact', 'm-{i:04}', \
+             '{{\"last_name\": \"Gómez {i}\", \"phone\": \"(415) 555-{i:04}\"}}', {i}, 0, FALSE);"
+        ));
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(rows))
+        .execute(&pool)
+        .await
+        .expect("version 3 data");
+    pool.close().await;
+
+    let store = SqliteStore::open(&path, key()).await.expect("migrate");
+    let tenant = TenantId::new("old");
+    let found = |field: &'static str, value: &'static str| {
+        let store = &store;
+        let tenant = &tenant;
+        async move {
+            store
+                .mirror_find(tenant, &ObjectKind::Contact, field, &[value.to_owned()])
+                .await
+                .expect("find")
+                .into_iter()
+                .map(|r| r.id.as_str().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("last_name", "GOMEZ 7").await, vec!["m-0007"]);
+    assert_eq!(found("phone", "+1 415 555 1202").await, vec!["m-1202"]);
+    store.close().await;
 }

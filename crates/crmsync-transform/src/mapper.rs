@@ -403,9 +403,9 @@ impl DeclarativeMapper {
     /// let ctx = MapContext { tenant: &tenant, connection: &connection,
     ///                        object: &ObjectKind::Contact, skip_validation: true };
     /// let mut properties = Fields::new();
-    /// properties.insert("email".into(), json!("not an address"));
+    /// properties.insert("email".into(), json!("not-an-address"));
     /// let outcome = mapper.to_canonical_outcome(&ctx, &Record::new("7", ObjectKind::Contact, properties))?;
-    /// assert_eq!(outcome.value.fields["email"], json!("not an address"));
+    /// assert_eq!(outcome.value.fields["email"], json!("not-an-address"));
     /// assert_eq!(outcome.warnings[0].context().rule.as_deref(), Some("email"));
     /// # Ok::<(), crmsync_core::MappingFailure>(())
     /// ```

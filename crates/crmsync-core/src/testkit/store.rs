@@ -50,6 +50,7 @@ pub async fn run_all(store: &dyn SyncStore) {
     mirror_patch_semantics_and_sequence(store).await;
     mirror_tombstones_and_revival(store).await;
     mirror_find_compares_field_text(store).await;
+    mirror_find_normalizes_match_fields(store).await;
     mirror_idempotency_key_prevents_duplicates(store).await;
     concurrent_mirror_writers_keep_the_sequence_unique(store).await;
     leases_are_exclusive_until_expiry(store).await;
@@ -2021,7 +2022,8 @@ pub async fn mirror_tombstones_and_revival(store: &dyn SyncStore) {
 }
 
 /// `mirror_find` compares a scalar field's text (strings as they are, numbers and
-/// booleans as JSON text) with any of the values, among live records.
+/// booleans as JSON text) with any of the values, among live records; the match
+/// fields compare normalized.
 pub async fn mirror_find_compares_field_text(store: &dyn SyncStore) {
     let t = tenant("find");
     let object = ObjectKind::Contact;
@@ -2069,11 +2071,16 @@ pub async fn mirror_find_compares_field_text(store: &dyn SyncStore) {
         vec!["1", "3"]
     );
     assert_eq!(
-        find("email", &["grace@example.com"]).await,
-        Vec::<String>::new(),
-        "exact compare"
+        find("email", &["grace@example.com", " GRACE@example.COM "]).await,
+        vec!["2"],
+        "e-mail compares trimmed and ignoring case"
     );
     assert_eq!(find("phone", &["+442071234567"]).await, vec!["1"]);
+    assert_eq!(
+        find("first name", &["grace"]).await,
+        Vec::<String>::new(),
+        "other fields compare exactly"
+    );
     assert_eq!(
         find("n", &["5"]).await,
         vec!["1", "3"],
@@ -2092,6 +2099,98 @@ pub async fn mirror_find_compares_field_text(store: &dyn SyncStore) {
     assert_eq!(find("vip", &["false", "0", "1"]).await, vec!["3"]);
     assert_eq!(find("missing", &["5"]).await, Vec::<String>::new());
     assert_eq!(find("email", &[]).await, Vec::<String>::new());
+}
+
+/// Match before create finds application rows whatever their formatting, by the keys
+/// of [`crate::match_key`]: e-mail addresses ignoring case and spaces, phone numbers by
+/// their last digits (formatting and prefixes ignored) per phone field, last names
+/// ignoring case, accents and punctuation.
+pub async fn mirror_find_normalizes_match_fields(store: &dyn SyncStore) {
+    let t = tenant("normfind");
+    let object = ObjectKind::Contact;
+    ok(
+        "mirror_write",
+        store.mirror_write(
+            &t,
+            &object,
+            vec![
+                write(
+                    Some("1"),
+                    None,
+                    json!({ "email": "  Ada.Lovelace@Example.COM ", "last_name": "Lovelace",
+                            "phone": "(415) 555-0132" }),
+                ),
+                write(
+                    Some("2"),
+                    None,
+                    json!({ "email": "grace@example.com", "last_name": " HOPPER",
+                            "mobile_phone": "+1 415.555.0199" }),
+                ),
+                write(
+                    Some("3"),
+                    None,
+                    json!({ "email": "linus@example.com", "last_name": "Torvalds",
+                            "phone": 4155550177_i64 }),
+                ),
+                write(
+                    Some("4"),
+                    None,
+                    json!({ "email": "JÜRGEN@EXAMPLE.COM", "last_name": "Gómez-O'Connor" }),
+                ),
+            ],
+        ),
+    )
+    .await;
+    let (t, object) = (&t, &object);
+    let find = |field: &'static str, values: &[&str]| {
+        let values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
+        async move {
+            let mut found: Vec<String> =
+                ok("mirror_find", store.mirror_find(t, object, field, &values))
+                    .await
+                    .into_iter()
+                    .map(|r| r.id.as_str().to_owned())
+                    .collect();
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(
+        find("email", &["ada.lovelace@example.com"]).await,
+        vec!["1"]
+    );
+    assert_eq!(
+        find("last_name", &["hopper", "LOVELACE"]).await,
+        vec!["1", "2"]
+    );
+    assert_eq!(
+        find("phone", &["+14155550132"]).await,
+        vec!["1"],
+        "E.164 finds a national format"
+    );
+    assert_eq!(
+        find("phone", &["415-555-0177"]).await,
+        vec!["3"],
+        "numbers stored as numbers"
+    );
+    assert_eq!(find("mobile_phone", &["+14155550199"]).await, vec!["2"]);
+    assert_eq!(
+        find("phone", &["+14155550199"]).await,
+        Vec::<String>::new(),
+        "per field"
+    );
+    assert_eq!(find("phone", &["+14155550133"]).await, Vec::<String>::new());
+    assert_eq!(
+        find("last_name", &["gomezoconnor"]).await,
+        vec!["4"],
+        "accents and punctuation folded"
+    );
+    assert_eq!(find("email", &["jürgen@example.com"]).await, vec!["4"]);
+    assert_eq!(
+        find("last_name", &["Lovelac"]).await,
+        Vec::<String>::new(),
+        "not a prefix"
+    );
 }
 
 /// Creates with an idempotency key make one record, however often they are repeated,

@@ -295,10 +295,10 @@ fn phone_tail(raw: &str) -> Option<String> {
     Some(digits[start..].iter().collect())
 }
 
-/// One part of a person's name: lower case, accents folded, only letters and digits.
+/// One part of a person's name: lower case, accents folded, only letters and digits
+/// (the store's last-name key, so that look-ups by it find what the matcher compares).
 fn name_part(raw: &str) -> Option<String> {
-    let folded: String = fold(raw).filter(|c| c.is_alphanumeric()).collect();
-    (!folded.is_empty()).then_some(folded)
+    crmsync_core::match_key::name_key(raw)
 }
 
 /// A company name: lower case, accents folded, dots and apostrophes dropped, other
@@ -320,41 +320,7 @@ fn company_name(raw: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// Lower case letters with their accents folded (`É` → `e`, `ß` → `ss`).
-pub(crate) fn fold(raw: &str) -> impl Iterator<Item = char> + '_ {
-    raw.chars().flat_map(char::to_lowercase).flat_map(|c| {
-        let folded: &'static str = match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-            'æ' => "ae",
-            'ç' | 'ć' | 'č' => "c",
-            'ď' | 'đ' => "d",
-            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
-            'ğ' => "g",
-            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'ı' => "i",
-            'ł' => "l",
-            'ñ' | 'ń' | 'ň' => "n",
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
-            'œ' => "oe",
-            'ř' => "r",
-            'ś' | 'š' | 'ş' | 'ș' => "s",
-            'ß' => "ss",
-            'ť' | 'ţ' | 'ț' => "t",
-            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => "u",
-            'ý' | 'ÿ' => "y",
-            'ź' | 'ż' | 'ž' => "z",
-            _ => "",
-        };
-        let mut out = [None, None];
-        if folded.is_empty() {
-            out[0] = Some(c);
-        } else {
-            for (slot, f) in out.iter_mut().zip(folded.chars()) {
-                *slot = Some(f);
-            }
-        }
-        out.into_iter().flatten()
-    })
-}
+pub(crate) use crmsync_core::match_key::fold;
 
 #[cfg(test)]
 mod tests {

@@ -546,8 +546,7 @@ impl SyncStore for MemoryStore {
                 let Some(table) = t.mirror.get(object) else {
                     return Ok(Vec::new());
                 };
-                let wanted: std::collections::HashSet<&str> =
-                    values.iter().map(String::as_str).collect();
+                let wanted = mirror::find_values(field, values);
                 let mut found: Vec<MirrorRecord> = table
                     .rows
                     .values()
@@ -558,7 +557,7 @@ impl SyncStore for MemoryStore {
                             .fields
                             .get(field)
                             .and_then(mirror::find_text)
-                            .is_some_and(|text| wanted.contains(text.as_str()))
+                            .is_some_and(|text| mirror::find_hit(field, &text, &wanted))
                     })
                     .cloned()
                     .collect();

@@ -44,6 +44,9 @@ macro_rules! impl_sql_migrate {
                             .execute(&mut *tx)
                             .await
                             .map_err($crate::rows::storage(OP))?;
+                        if migration.fill_match_keys {
+                            Self::fill_match_keys(&mut *tx).await?;
+                        }
                         ::sqlx::query(
                             "INSERT INTO crmsync_migrations (version, name, applied_at) \
                              VALUES ($1, $2, $3)",

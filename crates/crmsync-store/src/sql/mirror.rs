@@ -68,7 +68,7 @@ macro_rules! impl_sql_mirror {
                 if changes.changed.is_empty() {
                     return Ok(());
                 }
-                let per = $crate::rows::rows_per_statement($dialect.max_binds, 8, 0);
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 12, 0);
                 for chunk in changes.changed.chunks(per) {
                     let mut query = ::sqlx::QueryBuilder::<$db>::new(format!(
                         "INSERT INTO mirror_records ({}) ",
@@ -76,6 +76,8 @@ macro_rules! impl_sql_mirror {
                     ));
                     query.push_values(chunk, |mut row, stored| {
                         let record = &stored.record;
+                        let [email, phone, mobile_phone, last_name] =
+                            $crate::mirror::match_keys(&record.fields);
                         row.push_bind(tenant.as_str().to_owned())
                             .push_bind(object.as_str().to_owned())
                             .push_bind(record.id.as_str().to_owned())
@@ -83,13 +85,21 @@ macro_rules! impl_sql_mirror {
                             .push_bind(record.seq)
                             .push_bind($crate::rows::micros(record.modified_at))
                             .push_bind(record.deleted)
-                            .push_bind(stored.idempotency_key.clone());
+                            .push_bind(stored.idempotency_key.clone())
+                            .push_bind(email)
+                            .push_bind(phone)
+                            .push_bind(mobile_phone)
+                            .push_bind(last_name);
                     });
                     query.push(
                         " ON CONFLICT (tenant, object, id) DO UPDATE SET \
                          fields = excluded.fields, seq = excluded.seq, \
                          modified_at = excluded.modified_at, deleted = excluded.deleted, \
-                         idempotency_key = excluded.idempotency_key",
+                         idempotency_key = excluded.idempotency_key, \
+                         match_email = excluded.match_email, \
+                         match_phone = excluded.match_phone, \
+                         match_mobile_phone = excluded.match_mobile_phone, \
+                         match_last_name = excluded.match_last_name",
                     );
                     query
                         .build()
@@ -105,6 +115,58 @@ macro_rules! impl_sql_mirror {
                     .await
                     .map_err($crate::rows::storage(operation))?;
                 Ok(())
+            }
+
+            /// Computes the match keys of every mirror row (migration 4), a page at a
+            /// time in key order, inside the migration's transaction.
+            async fn fill_match_keys(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+            ) -> ::crmsync_core::Result<()> {
+                const OP: &str = "store.migrate";
+                const PAGE: i64 = 500;
+                let mut after = (String::new(), String::new(), String::new());
+                loop {
+                    let rows: Vec<(
+                        String,
+                        String,
+                        String,
+                        ::sqlx::types::Json<::crmsync_core::Fields>,
+                    )> = ::sqlx::query_as(
+                        "SELECT tenant, object, id, fields FROM mirror_records \
+                             WHERE (tenant, object, id) > ($1, $2, $3) \
+                             ORDER BY tenant, object, id LIMIT $4",
+                    )
+                    .bind(&after.0)
+                    .bind(&after.1)
+                    .bind(&after.2)
+                    .bind(PAGE)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err($crate::rows::storage(OP))?;
+                    for (tenant, object, id, fields) in &rows {
+                        let [email, phone, mobile_phone, last_name] =
+                            $crate::mirror::match_keys(&fields.0);
+                        ::sqlx::query(
+                            "UPDATE mirror_records SET match_email = $4, match_phone = $5, \
+                             match_mobile_phone = $6, match_last_name = $7 \
+                             WHERE tenant = $1 AND object = $2 AND id = $3",
+                        )
+                        .bind(tenant)
+                        .bind(object)
+                        .bind(id)
+                        .bind(email)
+                        .bind(phone)
+                        .bind(mobile_phone)
+                        .bind(last_name)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err($crate::rows::storage(OP))?;
+                    }
+                    match rows.into_iter().last() {
+                        Some((tenant, object, id, _)) => after = (tenant, object, id),
+                        None => return Ok(()),
+                    }
+                }
             }
 
             /// Mirror rows by an exact query with `tenant = $1 AND object = $2`.
@@ -262,7 +324,8 @@ macro_rules! impl_sql_mirror {
                 }))
             }
 
-            /// Live mirror rows whose field text is one of `values`, one query per chunk.
+            /// Live mirror rows whose field text is one of `values`, one query per chunk;
+            /// match fields compare normalized (see `Dialect::match_fields`).
             async fn find_mirror(
                 &self,
                 tenant: &::crmsync_core::TenantId,
@@ -272,15 +335,14 @@ macro_rules! impl_sql_mirror {
             ) -> ::crmsync_core::Result<Vec<::crmsync_core::MirrorRecord>> {
                 const OP: &str = "store.mirror_find";
                 let dialect: &$crate::sql::Dialect = &$dialect;
-                let indexed = dialect
-                    .indexed_fields
-                    .iter()
-                    .find(|(name, _)| *name == field)
-                    .map(|(_, expression)| *expression);
+                // Match fields are looked up by their key column (indexed).
+                let key_column = ::crmsync_core::match_key::MATCH_FIELDS
+                    .contains(&field)
+                    .then(|| format!("match_{field}"));
+                let keys = $crate::mirror::find_values(field, values);
                 let path = (dialect.field_path)(field)?;
-                let mut values: Vec<&str> = values.iter().map(String::as_str).collect();
+                let mut values: Vec<&str> = keys.iter().map(String::as_str).collect();
                 values.sort_unstable();
-                values.dedup();
                 // Tenant, object and the field selector (once per gap in field_text).
                 let fixed = 2 + dialect.field_text.len().saturating_sub(1);
                 let per = $crate::rows::rows_per_statement(dialect.max_binds, 1, fixed);
@@ -291,11 +353,9 @@ macro_rules! impl_sql_mirror {
                     query.push(" AND object = ");
                     query.push_bind(object.as_str().to_owned());
                     query.push(" AND deleted = FALSE AND ");
-                    match indexed {
-                        // Text fields with an expression index: compare the indexed
-                        // expression itself, so the index is used.
-                        Some(expression) => {
-                            query.push(expression);
+                    match &key_column {
+                        Some(column) => {
+                            query.push(column);
                         }
                         None => {
                             for (i, fragment) in dialect.field_text.iter().enumerate() {

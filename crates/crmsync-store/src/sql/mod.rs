@@ -23,6 +23,9 @@ pub(crate) struct Migration {
     pub name: &'static str,
     /// The statements.
     pub sql: &'static str,
+    /// Fill the mirror's match-key columns of existing rows (in Rust) after the
+    /// statements, in the same transaction.
+    pub fill_match_keys: bool,
 }
 
 /// What differs between the SQL dialects.
@@ -45,9 +48,6 @@ pub(crate) struct Dialect {
     pub field_text: &'static [&'static str],
     /// The bound value that selects one mirror field in `field_text`.
     pub field_path: fn(&str) -> Result<String>,
-    /// Match-key fields with an expression index (migration 3), and the exact indexed
-    /// expression of each: look-ups by these use the index instead of a table scan.
-    pub indexed_fields: &'static [(&'static str, &'static str)],
     /// The schema, oldest first.
     pub migrations: &'static [Migration],
 }
@@ -125,8 +125,8 @@ pub(crate) const DEAD_LETTER_COLUMNS: &str = "tenant, run_id, connection, object
      record_id, payload, error_kind, error_message, field, rule, attempts, status, \
      first_failed_at, last_failed_at";
 /// Columns of `mirror_records`, in the order rows are inserted.
-pub(crate) const MIRROR_COLUMNS: &str =
-    "tenant, object, id, fields, seq, modified_at, deleted, idempotency_key";
+pub(crate) const MIRROR_COLUMNS: &str = "tenant, object, id, fields, seq, modified_at, deleted, \
+     idempotency_key, match_email, match_phone, match_mobile_phone, match_last_name";
 /// Columns of `mirror_records` a read returns.
 pub(crate) const MIRROR_SELECT: &str = "SELECT id, fields, seq, modified_at, deleted, \
      idempotency_key FROM mirror_records WHERE tenant = ";

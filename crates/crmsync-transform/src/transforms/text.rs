@@ -97,15 +97,19 @@ impl Transform for Email {
     }
 }
 
-/// An e-mail address as crmsync compares and stores it: trimmed and lower-cased.
+/// An e-mail address as crmsync compares and stores it: lower-cased, without
+/// whitespace. Exports often carry spaces around or inside an address (`"jane @acme.com"`);
+/// no CRM accepts an address with whitespace, and unquoted addresses cannot hold any.
 ///
-/// The same normalization serves as the e-mail match key for deduplication.
+/// The same normalization serves as the e-mail match key for deduplication
+/// ([`crmsync_core::match_key::email_key`]).
 ///
 /// ```
 /// assert_eq!(crmsync_transform::normalize_email("  Ada@Example.COM "), "ada@example.com");
+/// assert_eq!(crmsync_transform::normalize_email("jane @acme.example"), "jane@acme.example");
 /// ```
 pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    crmsync_core::match_key::email_key(email).unwrap_or_default()
 }
 
 fn map_text(value: &Value, f: impl FnOnce(&str) -> String) -> Value {
