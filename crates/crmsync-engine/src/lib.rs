@@ -308,6 +308,12 @@ pub(crate) struct PassContext<'a> {
     pub synced: BTreeSet<String>,
     pub run_id: Option<crmsync_core::RunId>,
     pub parked_seen: &'a ParkedSeen,
+    /// Match decisions a person made for parked records (resolved ambiguous matches),
+    /// by source record id: they replace the matcher's for those records.
+    pub decided: std::collections::HashMap<crmsync_core::RecordId, crmsync_core::MatchResolution>,
+    /// This side's records that pending ambiguous matches of the other side name as
+    /// candidates (loaded when first needed).
+    pub held: tokio::sync::OnceCell<BTreeSet<crmsync_core::RecordId>>,
 }
 
 impl<'a> PassContext<'a> {
@@ -348,6 +354,8 @@ impl<'a> PassContext<'a> {
             synced,
             run_id,
             parked_seen,
+            decided: std::collections::HashMap::new(),
+            held: tokio::sync::OnceCell::new(),
         }
     }
 

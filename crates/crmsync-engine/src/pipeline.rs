@@ -218,7 +218,7 @@ impl Engine {
         }
     }
 
-    async fn process_page(
+    pub(crate) async fn process_page(
         &self,
         pass: &PassContext<'_>,
         source: Side,
@@ -344,7 +344,15 @@ impl Engine {
                     Side::Remote => l.remote_id.clone(),
                 })
                 .collect();
-            let current = self.read_canonical(pass, target, &target_ids).await?;
+            let current = match self.provider(pass, target).capabilities(&job.object).read {
+                true => self.read_canonical(pass, target, &target_ids).await?,
+                // A push-only target (a webhook, a catch hook) cannot be read back: it
+                // holds what was last written to it, the link's base snapshot.
+                false => linked
+                    .iter()
+                    .map(|(_, _, link)| written_state(pass, target, link))
+                    .collect(),
+            };
             for (record, c, link) in linked {
                 let target_id = match target {
                     Side::Local => &link.local_id,
@@ -382,6 +390,9 @@ impl Engine {
                             ));
                         }
                     }
+                    // A candidate of a record parked on the other side: it waits for
+                    // that decision (which links or creates it); no second item.
+                    Some(Matched::Held) => counts.parked += 1,
                     Some(Matched::Link(target_record, target_canon)) => {
                         let mut plan = self.plan_merge(
                             pass,
@@ -616,4 +627,17 @@ fn validation_warnings(
         error: None,
         at: now,
     }
+}
+
+/// What a push-only side holds of a linked record: the base snapshot last written to it,
+/// under its id, as of the link's modification time on that side.
+fn written_state(pass: &PassContext<'_>, side: Side, link: &Link) -> (RecordId, (Record, Fields)) {
+    let (id, modified_at) = match side {
+        Side::Local => (&link.local_id, link.local_modified_at),
+        Side::Remote => (&link.remote_id, link.remote_modified_at),
+    };
+    let fields = restrict(&link.base, &pass.synced);
+    let mut record = Record::new(id.clone(), pass.job.object.clone(), Fields::new());
+    record.modified_at = modified_at;
+    (id.clone(), (record, fields))
 }

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use chrono::Utc;
 use crmsync_core::{
-    AuditEntry, AuditOutcome, CanonicalRecord, Fields, PageCommit, Result, ReviewChoice,
-    ReviewFilter, ReviewItem, ReviewKind, ReviewStatus, RunRecord, Side, SyncJob, WriteOp,
-    WriteSource,
+    AuditEntry, AuditOutcome, CanonicalRecord, Change, ChangeKind, Fields, MatchResolution, Origin,
+    PageCommit, RecordId, Result, ReviewChoice, ReviewFilter, ReviewItem, ReviewKind, ReviewStatus,
+    RunRecord, Side, SyncJob, WriteOp, WriteSource,
 };
 use serde_json::{Value, json};
 
@@ -37,10 +37,109 @@ impl Engine {
         let unused = crate::ParkedSeen::default();
         let pass = PassContext::new(job, binding, run.id, &unused);
         let mut commit = PageCommit::new(job.connection.clone(), job.object.clone());
-        for item in items {
+        let (matches, conflicts): (Vec<ReviewItem>, Vec<ReviewItem>) = items
+            .into_iter()
+            .partition(|item| item.kind == ReviewKind::AmbiguousMatch);
+        for item in conflicts {
             self.apply_review(&pass, item, &mut commit).await?;
         }
+        for source in [Side::Remote, Side::Local] {
+            let items: Vec<&ReviewItem> = matches
+                .iter()
+                .filter(|item| parked_side(item).is_some_and(|(side, _)| side == source))
+                .collect();
+            if !items.is_empty() {
+                self.apply_match_decisions(job, binding, run, source, &items, &mut commit)
+                    .await?;
+            }
+        }
         self.store.commit_page(&job.tenant, commit).await
+    }
+
+    /// Applies resolved ambiguous matches of records parked from `source`: the records
+    /// are read again and go through the page pipeline with the person's decisions in
+    /// place of the matcher's — linked to the chosen record and merged, or created —
+    /// so that a decision gets the same merge, writes, links and audit as any record.
+    /// An item without a decision is simply matched again.
+    async fn apply_match_decisions(
+        &self,
+        job: &SyncJob,
+        binding: &Binding,
+        run: &mut RunRecord,
+        source: Side,
+        items: &[&ReviewItem],
+        commit: &mut PageCommit,
+    ) -> Result<()> {
+        let unused = crate::ParkedSeen::default();
+        let mut pass = PassContext::new(job, binding, run.id, &unused);
+        let mut ids = Vec::with_capacity(items.len());
+        for item in items {
+            let Some((_, id)) = parked_side(item) else {
+                continue;
+            };
+            if let Some(decision) = MatchResolution::from_resolution(&item.resolution) {
+                pass.decided.insert(id.clone(), decision);
+            }
+            ids.push(id.clone());
+        }
+        let fields = match source {
+            Side::Remote => binding.mapper.remote_fields(&pass.map_context()),
+            Side::Local => Vec::new(),
+        };
+        let provider = match source {
+            Side::Remote => binding.remote.as_ref(),
+            Side::Local => binding.local.as_ref(),
+        };
+        // A record deleted meanwhile has nothing left to place.
+        let changes: Vec<Change> = provider
+            .read(&job.object, &ids, &fields)
+            .await?
+            .into_iter()
+            .filter(|record| !record.deleted)
+            .map(|record| Change {
+                record,
+                kind: ChangeKind::Upsert,
+                origin: Origin::Poll,
+            })
+            .collect();
+        self.process_page(&pass, source, changes, commit, &mut run.counts)
+            .await?;
+        let now = Utc::now();
+        for item in items {
+            let Some(review_id) = item.id else { continue };
+            let decision = match MatchResolution::from_resolution(&item.resolution) {
+                Some(MatchResolution::LinkTo(id)) => json!({ "link_to": id }),
+                Some(MatchResolution::CreateNew) => json!("create_new"),
+                None => json!("match_again"),
+            };
+            commit.audit.push(AuditEntry {
+                run_id: run.id,
+                connection: job.connection.clone(),
+                object: job.object.clone(),
+                local_id: item.local_id.clone(),
+                remote_id: item.remote_id.clone(),
+                operation: "resolve_review".into(),
+                source: match source {
+                    Side::Local => WriteSource::Local,
+                    Side::Remote => WriteSource::Remote,
+                },
+                changes: json!({
+                    "review": {
+                        "id": review_id,
+                        "kind": item.kind.as_str(),
+                        "resolved_by": item.resolved_by,
+                        "resolved_at": item.resolved_at,
+                        "decision": decision,
+                        "candidates": item.candidates,
+                    }
+                }),
+                outcome: AuditOutcome::Success,
+                error: None,
+                at: now,
+            });
+            commit.applied_reviews.push(review_id);
+        }
+        Ok(())
     }
 
     async fn apply_review(
@@ -56,7 +155,7 @@ impl Engine {
         let (Some(local_id), Some(remote_id), ReviewKind::Conflict) =
             (item.local_id.clone(), item.remote_id.clone(), item.kind)
         else {
-            // Ambiguous matches are resolved by linking, which the matching layer does.
+            // Ambiguous matches are applied by `apply_match_decisions`.
             return Ok(());
         };
         let links = self
@@ -206,5 +305,14 @@ impl Engine {
         });
         commit.applied_reviews.push(id);
         Ok(())
+    }
+}
+
+/// The side a parked record came from, and its id there.
+fn parked_side(item: &ReviewItem) -> Option<(Side, &RecordId)> {
+    match (&item.local_id, &item.remote_id) {
+        (Some(id), None) => Some((Side::Local, id)),
+        (None, Some(id)) => Some((Side::Remote, id)),
+        _ => None,
     }
 }

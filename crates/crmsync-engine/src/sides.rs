@@ -3,8 +3,8 @@
 use std::collections::{HashMap, HashSet};
 
 use crmsync_core::{
-    CanonicalRecord, CrmProviderDyn, Fields, Link, MatchKey, Record, RecordId, Result, Side,
-    normalize_fields,
+    CanonicalRecord, CrmProviderDyn, Fields, Link, MatchKey, MatchResolution, Record, RecordId,
+    Result, Side, normalize_fields,
 };
 use serde_json::Value;
 
@@ -25,6 +25,9 @@ pub(crate) enum Matched {
         /// Why.
         reason: String,
     },
+    /// Neither create nor link: the record is a candidate of a record parked for review
+    /// on the other side, and waits for that decision.
+    Held,
 }
 
 impl Engine {
@@ -186,10 +189,83 @@ impl Engine {
         }
         let provider = self.provider(pass, target);
         let caps = provider.capabilities(&pass.job.object);
-        if !caps.find {
-            return Ok(out);
+        if !pass.decided.is_empty() {
+            // A person's decisions replace the matcher's for their records.
+            self.apply_decisions(pass, target, unlinked, &mut out)
+                .await?;
         }
-        let batch = LookupBatch::new(&profiles);
+        // Target records found, by the normalized e-mail address they hold.
+        let mut holders: HashMap<String, RecordId> = HashMap::new();
+        if caps.find {
+            self.find_and_decide(pass, target, unlinked, &profiles, &mut holders, &mut out)
+                .await?;
+        }
+        if caps.unique_email {
+            guard_unique_emails(&profiles, unlinked, &holders, &mut out);
+        }
+        // Records about to be created that a record parked on the other side may be:
+        // creating them would make the person's decision a duplicate.
+        let creating: Vec<usize> = (0..unlinked.len())
+            .filter(|i| !out.contains_key(i) && !pass.decided.contains_key(&unlinked[*i].0.id))
+            .collect();
+        if !creating.is_empty() {
+            let held = self.held_for_review(pass, target).await?;
+            for i in creating {
+                if held.contains(&unlinked[i].0.id) {
+                    out.insert(i, Matched::Held);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Source records named as candidates by pending ambiguous-match items parked from
+    /// `target` (the other side), read once per pass.
+    async fn held_for_review<'p>(
+        &self,
+        pass: &'p PassContext<'_>,
+        target: Side,
+    ) -> Result<&'p std::collections::BTreeSet<RecordId>> {
+        pass.held
+            .get_or_try_init(|| async {
+                let filter = crmsync_core::ReviewFilter {
+                    connection: Some(pass.job.connection.clone()),
+                    object: Some(pass.job.object.clone()),
+                    status: Some(crmsync_core::ReviewStatus::Pending),
+                    limit: Some(100_000),
+                };
+                let items = self
+                    .store
+                    .list_review_items(&pass.job.tenant, &filter)
+                    .await?;
+                Ok(items
+                    .into_iter()
+                    .filter(|item| item.kind == crmsync_core::ReviewKind::AmbiguousMatch)
+                    .filter(|item| match target {
+                        Side::Local => item.local_id.is_some(),
+                        Side::Remote => item.remote_id.is_some(),
+                    })
+                    .flat_map(|item| item.candidates)
+                    .collect())
+            })
+            .await
+    }
+
+    /// Looks the page's keys up on the target with batched `find`s and decides each
+    /// undecided record among the candidates found for it.
+    async fn find_and_decide(
+        &self,
+        pass: &PassContext<'_>,
+        target: Side,
+        unlinked: &[(Record, CanonicalRecord)],
+        profiles: &[MatchProfile],
+        holders: &mut HashMap<String, RecordId>,
+        out: &mut HashMap<usize, Matched>,
+    ) -> Result<()> {
+        let config = &self.matching;
+        let provider = self.provider(pass, target);
+        let caps = provider.capabilities(&pass.job.object);
+        let batch = LookupBatch::new(profiles);
         let mut keys = Vec::new();
         let mut key_of = Vec::new();
         for (k, key) in batch.keys().iter().enumerate() {
@@ -199,7 +275,7 @@ impl Engine {
             }
         }
         if keys.is_empty() {
-            return Ok(out);
+            return Ok(());
         }
         let fields = match target {
             Side::Remote => pass.binding.mapper.remote_fields(&pass.map_context()),
@@ -235,9 +311,22 @@ impl Engine {
             .iter()
             .map(|c| c.as_ref().map(|f| MatchProfile::from_fields(f, config)))
             .collect();
-        let mut claimed = HashSet::new();
+        for (record, profile) in found.iter().zip(&candidate_profiles) {
+            if let Some(email) = profile.as_ref().and_then(MatchProfile::email) {
+                holders
+                    .entry(email.to_owned())
+                    .or_insert_with(|| record.id.clone());
+            }
+        }
+        let mut claimed: HashSet<RecordId> = out
+            .values()
+            .filter_map(|m| match m {
+                Matched::Link(record, _) => Some(record.id.clone()),
+                Matched::Ambiguous { .. } | Matched::Held => None,
+            })
+            .collect();
         for (owner, candidates) in batch.route(&hits).into_iter().enumerate() {
-            if out.contains_key(&owner) {
+            if out.contains_key(&owner) || pass.decided.contains_key(&unlinked[owner].0.id) {
                 continue;
             }
             let usable: Vec<usize> = candidates
@@ -297,7 +386,74 @@ impl Engine {
                 MatchDecision::New => {}
             }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Turns a person's [`MatchResolution::LinkTo`] decisions into links, when the chosen
+    /// record still exists and is not linked to another record meanwhile; otherwise the
+    /// record is parked again, saying why. ([`MatchResolution::CreateNew`] needs nothing:
+    /// a record without a match is created.)
+    async fn apply_decisions(
+        &self,
+        pass: &PassContext<'_>,
+        target: Side,
+        unlinked: &[(Record, CanonicalRecord)],
+        out: &mut HashMap<usize, Matched>,
+    ) -> Result<()> {
+        let chosen: Vec<(usize, &RecordId)> = unlinked
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (record, _))| match pass.decided.get(&record.id) {
+                Some(MatchResolution::LinkTo(id)) => Some((i, id)),
+                _ => None,
+            })
+            .collect();
+        // A person's decision is theirs: the in-page duplicate check does not apply.
+        for (i, (record, _)) in unlinked.iter().enumerate() {
+            if pass.decided.contains_key(&record.id) {
+                out.remove(&i);
+            }
+        }
+        if chosen.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<RecordId> = chosen.iter().map(|(_, id)| (*id).clone()).collect();
+        let fields = match target {
+            Side::Remote => pass.binding.mapper.remote_fields(&pass.map_context()),
+            Side::Local => Vec::new(),
+        };
+        let found: HashMap<RecordId, Record> = self
+            .provider(pass, target)
+            .read(&pass.job.object, &ids, &fields)
+            .await?
+            .into_iter()
+            .filter(|r| !r.deleted)
+            .map(|r| (r.id.clone(), r))
+            .collect();
+        let taken = self.links(pass, target, &ids).await?;
+        let mut claimed = HashSet::new();
+        for (i, id) in chosen {
+            let canon = found
+                .get(id)
+                .and_then(|r| self.canonical_of(pass, target, r));
+            let matched = match (found.get(id), canon) {
+                (Some(record), Some(fields)) if !taken.contains_key(id) && claimed.insert(id) => {
+                    Matched::Link(record.clone(), fields)
+                }
+                (Some(_), Some(_)) => Matched::Ambiguous {
+                    candidates: vec![id.clone()],
+                    reason: format!(
+                        "the record chosen by a person, {id}, is linked to another record meanwhile"
+                    ),
+                },
+                _ => Matched::Ambiguous {
+                    candidates: vec![id.clone()],
+                    reason: format!("the record chosen by a person, {id}, no longer exists"),
+                },
+            };
+            out.insert(i, matched);
+        }
+        Ok(())
     }
 
     /// A look-up key in the target's terms: email and phone keys mean the same
@@ -321,6 +477,51 @@ impl Engine {
                 }
             }
             _ => Some(key.clone()),
+        }
+    }
+}
+
+/// Where the target keeps e-mail addresses unique, a record about to be created with an
+/// address the target already holds (for someone the matcher says is another person),
+/// or with the address of another record of the page being created, would merge two
+/// people (or be refused): it is parked for a person instead.
+fn guard_unique_emails(
+    profiles: &[MatchProfile],
+    unlinked: &[(Record, CanonicalRecord)],
+    holders: &HashMap<String, RecordId>,
+    out: &mut HashMap<usize, Matched>,
+) {
+    let mut creating: HashMap<&str, &RecordId> = HashMap::new();
+    for (i, profile) in profiles.iter().enumerate() {
+        if out.contains_key(&i) {
+            continue;
+        }
+        let Some(email) = profile.email() else {
+            continue;
+        };
+        if let Some(holder) = holders.get(email) {
+            out.insert(
+                i,
+                Matched::Ambiguous {
+                    candidates: vec![holder.clone()],
+                    reason: format!(
+                        "the CRM keeps e-mail addresses unique and {holder} has this one, but \
+                         does not look like the same person: creating would merge two people"
+                    ),
+                },
+            );
+        } else if let Some(first) = creating.get(email) {
+            out.insert(
+                i,
+                Matched::Ambiguous {
+                    candidates: vec![(*first).clone()],
+                    reason: "another record of this page with the same e-mail address is being \
+                             created, and the CRM keeps e-mail addresses unique"
+                        .into(),
+                },
+            );
+        } else if let Some((record, _)) = unlinked.get(i) {
+            creating.insert(email, &record.id);
         }
     }
 }
