@@ -3,8 +3,15 @@
 #![deny(missing_docs)]
 
 pub use crmsync_core as core;
+#[cfg(feature = "dynamics")]
+pub use crmsync_dynamics as dynamics;
 pub use crmsync_engine as engine;
-#[cfg(any(feature = "hubspot", feature = "salesforce"))]
+#[cfg(any(
+    feature = "hubspot",
+    feature = "salesforce",
+    feature = "dynamics",
+    feature = "zapier"
+))]
 pub use crmsync_http as http;
 #[cfg(feature = "hubspot")]
 pub use crmsync_hubspot as hubspot;
@@ -15,3 +22,5 @@ pub use crmsync_sim as sim;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use crmsync_store as store;
 pub use crmsync_transform as transform;
+#[cfg(feature = "zapier")]
+pub use crmsync_zapier as zapier;

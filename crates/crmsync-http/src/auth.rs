@@ -20,6 +20,9 @@ pub enum Auth {
     OAuth(OAuthRefresh),
     /// Any other grant (JWT bearer, client credentials, ...), supplied by a provider.
     Source(Arc<dyn TokenSource>),
+    /// No `Authorization` header: the URL itself is the credential (Zapier catch hooks
+    /// and REST-hook target URLs). A 401 is final.
+    None,
 }
 
 /// Obtains access tokens for a grant crmsync-http does not know itself (Salesforce's
@@ -36,6 +39,7 @@ impl fmt::Debug for Auth {
             Auth::Bearer(_) => f.write_str("Auth::Bearer([REDACTED])"),
             Auth::OAuth(o) => f.debug_tuple("Auth::OAuth").field(o).finish(),
             Auth::Source(_) => f.write_str("Auth::Source(..)"),
+            Auth::None => f.write_str("Auth::None"),
         }
     }
 }

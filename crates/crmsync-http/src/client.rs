@@ -225,6 +225,8 @@ struct Inner {
     http: reqwest::Client,
     base_url: std::sync::RwLock<String>,
     follow_instance_url: bool,
+    /// [`Auth::None`]: requests carry no `Authorization` header.
+    anonymous: bool,
     tenant: String,
     connection: String,
     token: tokio::sync::Mutex<TokenState>,
@@ -352,13 +354,14 @@ impl ApiClientBuilder {
                 refresh_after: None,
                 generation: 0,
             }),
-            Auth::Bearer(_) | Auth::Source(_) => None,
+            Auth::Bearer(_) | Auth::Source(_) | Auth::None => None,
         };
         Ok(ApiClient {
             inner: Arc::new(Inner {
                 http,
                 base_url: std::sync::RwLock::new(self.base_url.trim_end_matches('/').to_owned()),
                 follow_instance_url: self.follow_instance_url,
+                anonymous: matches!(self.auth, Auth::None),
                 tenant: self.tenant,
                 connection: self.connection,
                 token: tokio::sync::Mutex::new(TokenState {
@@ -582,10 +585,10 @@ impl ApiClient {
         } else {
             format!("{}{}", self.base_url(), request.path)
         };
-        let mut builder = inner
-            .http
-            .request(request.method.clone(), &url)
-            .bearer_auth(token.expose_secret());
+        let mut builder = inner.http.request(request.method.clone(), &url);
+        if !inner.anonymous {
+            builder = builder.bearer_auth(token.expose_secret());
+        }
         if !request
             .headers
             .iter()
@@ -677,13 +680,16 @@ impl ApiClient {
         if let Auth::Bearer(token) = auth {
             return Ok((token.clone(), *generation));
         }
+        if let Auth::None = auth {
+            return Ok((SecretString::from(String::new()), *generation));
+        }
         if let Some(current) = cached.as_ref().filter(|c| c.is_fresh()) {
             return Ok((current.token.clone(), current.generation));
         }
         let set = match auth {
             Auth::OAuth(oauth) => refresh(&inner.http, oauth).await,
             Auth::Source(source) => source.fetch(&inner.http).await,
-            Auth::Bearer(_) => unreachable_bearer(),
+            Auth::Bearer(_) | Auth::None => unreachable_bearer(),
         }
         .map_err(|e| {
             e.with_tenant(&inner.tenant)
@@ -710,7 +716,7 @@ impl ApiClient {
     /// Returns whether a refresh can help (OAuth only).
     async fn invalidate_token(&self, generation: u64) -> bool {
         let mut state = self.inner.token.lock().await;
-        if matches!(state.auth, Auth::Bearer(_)) {
+        if matches!(state.auth, Auth::Bearer(_) | Auth::None) {
             return false;
         }
         if state

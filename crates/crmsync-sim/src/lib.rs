@@ -25,8 +25,12 @@
 #![deny(missing_docs)]
 
 mod common;
+pub mod dynamics;
 pub mod hubspot;
 pub mod salesforce;
+pub mod zapier;
 
+pub use dynamics::{DvRecord, DvStats, DynamicsSim, DynamicsSimConfig};
 pub use hubspot::{Faults, HubSpotSim, HubSpotSimConfig, SimRecord, SimStats};
 pub use salesforce::{SalesforceSim, SalesforceSimConfig, SfRecord, SfStats};
+pub use zapier::{HookCallError, HookKind, Received, SimSubscription, ZapierSim, ZapierSimConfig};
