@@ -4,9 +4,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use crmsync_core::{
-    AuditOutcome, ConnectionId, Direction, Error, ErrorKind, Link, ObjectKind, ObjectReport,
-    RecordId, Result, Retry, ReviewItem, ReviewKind, ReviewStatus, RunRecord, SyncMode,
-    WriteSource,
+    AuditOutcome, ConnectionId, DeadLetter, Direction, Error, ErrorKind, Link, ObjectKind,
+    ObjectReport, RecordId, Result, Retry, ReviewItem, ReviewKind, ReviewStatus, RunRecord,
+    SyncMode, WriteSource,
 };
 
 /// Timestamps are stored as microseconds since the Unix epoch (UTC) in every backend,
@@ -185,6 +185,61 @@ pub(crate) fn review_key(item: &ReviewItem) -> ReviewKey {
 /// timestamps at stored precision and no id; an item parked twice in one page is kept
 /// once, where it first appeared, with its first `created_at` and its last content
 /// (as parking them one after the other would leave it).
+/// Dead letters as a commit stores them: one per record and payload (the last failure
+/// wins, its attempts counting every failure of the batch), pending. A pending letter
+/// already stored for the same record *as it was* (same payload) is updated in place, not
+/// duplicated: a record re-read unchanged fails once, however often it is read. A
+/// record that failed again in another state (a later event, an edit) gets a letter of
+/// its own, so nothing a replay needs is overwritten.
+pub(crate) fn pending_letters(letters: Vec<DeadLetter>) -> Vec<DeadLetter> {
+    let mut kept: Vec<DeadLetter> = Vec::with_capacity(letters.len());
+    let mut by_key: HashMap<LetterKey, usize> = HashMap::new();
+    for mut letter in letters {
+        letter.first_failed_at = truncate(letter.first_failed_at);
+        letter.last_failed_at = truncate(letter.last_failed_at);
+        let key = letter_key(&letter);
+        match by_key.get(&key) {
+            Some(&index) => {
+                let earlier = &mut kept[index];
+                letter.attempts = letter.attempts.max(1) + earlier.attempts;
+                letter.first_failed_at = earlier.first_failed_at;
+                *earlier = letter;
+            }
+            None => {
+                by_key.insert(key, kept.len());
+                kept.push(letter);
+            }
+        }
+    }
+    kept
+}
+
+/// What makes two dead letters one: connection, object, direction, record id and the
+/// payload's fingerprint.
+pub(crate) type LetterKey = (String, String, &'static str, String, String);
+
+/// The key of a dead letter (see [`LetterKey`]).
+pub(crate) fn letter_key(letter: &DeadLetter) -> LetterKey {
+    (
+        letter.connection.as_str().to_owned(),
+        letter.object.as_str().to_owned(),
+        letter.direction.as_str(),
+        letter.record_id.as_str().to_owned(),
+        fingerprint(&letter.payload),
+    )
+}
+
+/// A stable fingerprint of a dead letter's payload: FNV-1a (64 bit) of its JSON text
+/// (object keys sorted), in hex.
+pub(crate) fn fingerprint(payload: &serde_json::Value) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in payload.to_string().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
 pub(crate) fn parked_reviews(items: Vec<ReviewItem>) -> Vec<ReviewItem> {
     let mut kept: Vec<ReviewItem> = Vec::with_capacity(items.len());
     let mut by_key: HashMap<ReviewKey, usize> = HashMap::with_capacity(items.len());

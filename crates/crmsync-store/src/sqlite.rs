@@ -54,6 +54,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0004_mirror_match_keys.sql"),
         fill_match_keys: true,
     },
+    Migration {
+        version: 5,
+        name: "dead_letters_pending",
+        sql: include_str!("../migrations/sqlite/0005_dead_letters_pending.sql"),
+        fill_match_keys: false,
+    },
 ];
 
 const DIALECT: Dialect = Dialect {

@@ -7,8 +7,9 @@
 //! matching, conflict rules, audit and run history all apply, and no stored cursor moves.
 //! A record that passes is marked `replayed`; one still failing the mapping stays
 //! `pending` with one more attempt counted and the new reason shown; one failing at the
-//! other side gets a fresh dead letter (the run records it) and the old one is marked
-//! `discarded` as superseded, so each record has one pending letter.
+//! other side is recorded by the run on the same pending letter (the store keeps one per
+//! record and direction), or, when the run recorded it under another direction, on a
+//! fresh letter that supersedes the old one (marked `discarded`).
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -541,6 +542,18 @@ async fn replay_group(
     for letter in candidates {
         let id = letter.id.unwrap_or_default();
         match fresh.get(&letter.record_id) {
+            // The store keeps one pending letter per record: the failure updated this one.
+            Some(new) if new.id == letter.id => {
+                results.push(Replayed {
+                    id,
+                    record: letter.record_id.clone(),
+                    outcome: "failed again",
+                    detail: format!(
+                        "{}; the letter stays pending (attempt {})",
+                        new.error_message, new.attempts
+                    ),
+                });
+            }
             Some(new) => {
                 store
                     .update_dead_letter(tenant, id, DeadLetterStatus::Discarded, true)

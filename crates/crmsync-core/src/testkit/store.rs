@@ -46,6 +46,7 @@ pub async fn run_all(store: &dyn SyncStore) {
     runs_history_round_trip(store).await;
     audit_log_round_trip(store).await;
     dead_letters_lifecycle(store).await;
+    a_record_failing_again_updates_its_pending_letter(store).await;
     review_queue_lifecycle(store).await;
     mirror_patch_semantics_and_sequence(store).await;
     mirror_tombstones_and_revival(store).await;
@@ -143,6 +144,81 @@ fn dead_letter(connection: &str, record: &str) -> DeadLetter {
         first_failed_at: at(-10),
         last_failed_at: at(-5),
     }
+}
+
+/// A record that fails again as it was (in a later page, or twice in one) keeps one
+/// pending dead letter, counting every attempt; in another state, or once replayed, a
+/// new failure is a new letter.
+pub async fn a_record_failing_again_updates_its_pending_letter(store: &dyn SyncStore) {
+    let t = tenant("dlq-again");
+    let first = dead_letter("crm", "r-1");
+    let mut commit = PageCommit::new("crm".into(), ObjectKind::Contact);
+    commit.dead_letters = vec![first.clone(), dead_letter("crm", "r-2")];
+    ok("commit_page", store.commit_page(&t, commit)).await;
+    let mut again = PageCommit::new("crm".into(), ObjectKind::Contact);
+    let mut second = dead_letter("crm", "r-1");
+    second.error_message = "phone is still not a phone number".to_owned();
+    second.first_failed_at = at(-2);
+    second.last_failed_at = at(-1);
+    let mut pushed = dead_letter("crm", "r-1");
+    pushed.direction = Direction::Push;
+    again.dead_letters = vec![second.clone(), second.clone(), pushed];
+    ok("commit_page", store.commit_page(&t, again)).await;
+
+    let pending = ok(
+        "list_dead_letters",
+        store.list_dead_letters(&t, Some(DeadLetterStatus::Pending), 100),
+    )
+    .await;
+    let pulled: Vec<&DeadLetter> = pending
+        .iter()
+        .filter(|d| d.record_id.as_str() == "r-1" && d.direction == Direction::Pull)
+        .collect();
+    assert_eq!(
+        pulled.len(),
+        1,
+        "one pending letter per record: {pending:?}"
+    );
+    let letter = pulled[0];
+    assert_eq!(letter.attempts, 3, "every failure counted");
+    assert_eq!(
+        letter.error_message, second.error_message,
+        "the latest failure"
+    );
+    assert_eq!(letter.last_failed_at, second.last_failed_at);
+    assert_eq!(letter.first_failed_at, first.first_failed_at);
+    assert_eq!(pending.len(), 3, "r-1 pulled, r-2, r-1 pushed: {pending:?}");
+
+    // The same record failing in another state (an edit, a later event): its own letter.
+    let mut edited = dead_letter("crm", "r-2");
+    edited.payload = json!({ "id": "r-2", "properties": { "phone": "still not a phone" } });
+    let mut fourth = PageCommit::new("crm".into(), ObjectKind::Contact);
+    fourth.dead_letters = vec![edited];
+    ok("commit_page", store.commit_page(&t, fourth)).await;
+    let r2 = ok(
+        "list_dead_letters",
+        store.list_dead_letters(&t, Some(DeadLetterStatus::Pending), 100),
+    )
+    .await
+    .into_iter()
+    .filter(|d| d.record_id.as_str() == "r-2")
+    .count();
+    assert_eq!(r2, 2, "a letter per state of the record");
+
+    // Replayed, then failing again: a new letter.
+    let id = letter.id.expect("id");
+    assert!(
+        ok(
+            "update_dead_letter",
+            store.update_dead_letter(&t, id, DeadLetterStatus::Replayed, false),
+        )
+        .await
+    );
+    let mut third = PageCommit::new("crm".into(), ObjectKind::Contact);
+    third.dead_letters = vec![dead_letter("crm", "r-1")];
+    ok("commit_page", store.commit_page(&t, third)).await;
+    let all = ok("list_dead_letters", store.list_dead_letters(&t, None, 100)).await;
+    assert_eq!(all.len(), 5, "{all:?}");
 }
 
 /// A pending review item parked 30 seconds ago: a conflict on email and phone, or an

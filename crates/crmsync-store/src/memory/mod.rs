@@ -252,11 +252,8 @@ impl SyncStore for MemoryStore {
             let now = rows::now();
             self.with_state("store.commit_page", |state| {
                 // Ids first, so the tenant borrow below is the only one.
-                let letter_ids: Vec<i64> = commit
-                    .dead_letters
-                    .iter()
-                    .map(|_| state.next_id())
-                    .collect();
+                let letters = rows::pending_letters(commit.dead_letters);
+                let letter_ids: Vec<i64> = letters.iter().map(|_| state.next_id()).collect();
                 let counter = &mut state.next_id;
                 let t = state.tenants.entry(tenant.clone()).or_default();
                 let key = LinkKey {
@@ -274,11 +271,25 @@ impl SyncStore for MemoryStore {
                     entry.at = rows::truncate(entry.at);
                     t.audit.push(entry);
                 }
-                for (id, mut letter) in letter_ids.into_iter().zip(commit.dead_letters) {
-                    letter.id = Some(id);
-                    letter.first_failed_at = rows::truncate(letter.first_failed_at);
-                    letter.last_failed_at = rows::truncate(letter.last_failed_at);
-                    t.dead_letters.insert(id, letter);
+                for (id, mut letter) in letter_ids.into_iter().zip(letters) {
+                    // A record failing again updates its pending letter.
+                    let key = rows::letter_key(&letter);
+                    let pending = t.dead_letters.values_mut().find(|stored| {
+                        stored.status == crmsync_core::DeadLetterStatus::Pending
+                            && rows::letter_key(stored) == key
+                    });
+                    match pending {
+                        Some(stored) => {
+                            letter.id = stored.id;
+                            letter.attempts += stored.attempts;
+                            letter.first_failed_at = stored.first_failed_at;
+                            *stored = letter;
+                        }
+                        None => {
+                            letter.id = Some(id);
+                            t.dead_letters.insert(id, letter);
+                        }
+                    }
                 }
                 for item in rows::parked_reviews(commit.review_items) {
                     t.reviews.park(item, || {

@@ -216,10 +216,11 @@ macro_rules! impl_sql_pages {
                 tenant: &::crmsync_core::TenantId,
                 letters: &[::crmsync_core::DeadLetter],
             ) -> ::crmsync_core::Result<()> {
-                let per = $crate::rows::rows_per_statement($dialect.max_binds, 15, 0);
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 16, 0);
+                let letters = $crate::rows::pending_letters(letters.to_vec());
                 for chunk in letters.chunks(per) {
                     let mut query = ::sqlx::QueryBuilder::<$db>::new(format!(
-                        "INSERT INTO dead_letters ({}) ",
+                        "INSERT INTO dead_letters ({}, fingerprint) ",
                         $crate::sql::DEAD_LETTER_COLUMNS
                     ));
                     query.push_values(chunk, |mut row, letter| {
@@ -237,8 +238,21 @@ macro_rules! impl_sql_pages {
                             .push_bind(i64::from(letter.attempts))
                             .push_bind(letter.status.as_str())
                             .push_bind($crate::rows::micros(letter.first_failed_at))
-                            .push_bind($crate::rows::micros(letter.last_failed_at));
+                            .push_bind($crate::rows::micros(letter.last_failed_at))
+                            .push_bind($crate::rows::fingerprint(&letter.payload));
                     });
+                    // The same record failing again as it was updates its pending letter
+                    // (partial unique index `dead_letters_pending`, migration 5).
+                    query.push(
+                        " ON CONFLICT (tenant, connection, object, direction, record_id, \
+                         fingerprint) \
+                         WHERE status = 'pending' DO UPDATE SET run_id = excluded.run_id, \
+                         payload = excluded.payload, error_kind = excluded.error_kind, \
+                         error_message = excluded.error_message, field = excluded.field, \
+                         rule = excluded.rule, \
+                         attempts = dead_letters.attempts + excluded.attempts, \
+                         last_failed_at = excluded.last_failed_at",
+                    );
                     query
                         .build()
                         .persistent(false)
