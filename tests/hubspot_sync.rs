@@ -642,3 +642,47 @@ async fn skip_validation_records_failures_instead_of_enforcing_them() {
     assert_eq!(row.changes["warnings"][0]["field"], json!("phone"));
     assert_eq!(row.changes["warnings"][0]["rule"], json!("phone_e164"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_validation_records_outbound_failures_with_the_application_record() {
+    let h = harness(fast_sim(5, 0, 0)).await;
+    h.sync(ObjectKind::Contact, SyncMode::Full).await;
+    let local = h
+        .write_local(
+            ObjectKind::Contact,
+            None,
+            json!({"first_name": "Lax", "last_name": "Outbound", "email": "lax.outbound@example.com",
+                   "phone": "not a phone"}),
+        )
+        .await;
+    let strict = h.sync(ObjectKind::Contact, SyncMode::Incremental).await;
+    assert_eq!(strict.counts.dead_letters, 1, "{:?}", strict.counts);
+    h.write_local(
+        ObjectKind::Contact,
+        Some(local.clone()),
+        json!({"city": "Oslo"}),
+    )
+    .await;
+    let report = h
+        .sync_with(
+            ObjectKind::Contact,
+            SyncOptions {
+                skip_validation: true,
+                ..SyncOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(report.counts.validation_warnings, 1, "{:?}", report.counts);
+    assert_eq!(report.counts.created_remote, 1, "{:?}", report.counts);
+    let audit = h
+        .store
+        .list_audit(&h.tenant, report.run_id, 1_000)
+        .await
+        .expect("audit");
+    let row = audit
+        .iter()
+        .find(|a| a.operation == "validation_skipped")
+        .expect("the outbound failure is recorded");
+    assert_eq!(row.local_id.as_ref(), Some(&local));
+    assert_eq!(row.changes["warnings"][0]["field"], json!("phone"));
+}

@@ -91,4 +91,17 @@ pub trait FieldMapper: Send + Sync + 'static {
         record_id: &str,
         fields: &Fields,
     ) -> Result<Fields, MappingFailure>;
+
+    /// [`to_remote`](FieldMapper::to_remote), also returning the validation failures
+    /// `skip_validation` let through (the engine writes them to the audit trail). The
+    /// default reports none.
+    fn to_remote_checked(
+        &self,
+        ctx: &MapContext<'_>,
+        record_id: &str,
+        fields: &Fields,
+    ) -> Result<(Fields, Vec<Error>), MappingFailure> {
+        self.to_remote(ctx, record_id, fields)
+            .map(|f| (f, Vec::new()))
+    }
 }

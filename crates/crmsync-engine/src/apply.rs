@@ -34,11 +34,16 @@ impl Engine {
                 let id = plan.remote_id.clone();
                 plan.creates_remote = id.is_none();
                 let label = plan.source_id.as_str().to_owned();
-                match pass
+                let mapped = pass
                     .binding
                     .mapper
-                    .to_remote(&ctx, &label, &plan.remote_patch)
-                {
+                    .to_remote_checked(&ctx, &label, &plan.remote_patch)
+                    .map(|(fields, warnings)| {
+                        // `--skip-validation`: recorded with the plan, not enforced.
+                        plan.warnings.extend(warnings);
+                        fields
+                    });
+                match mapped {
                     Ok(fields) if fields.is_empty() => {}
                     Ok(fields) => remote_ops.push(WriteOp {
                         key: i.to_string(),
@@ -138,6 +143,16 @@ impl Engine {
     ) {
         let job = pass.job;
         counts.conflicts += plan.conflicts as u64;
+        if !plan.warnings.is_empty() {
+            counts.validation_warnings += plan.warnings.len() as u64;
+            commit.audit.push(crate::pipeline::validation_warnings(
+                pass,
+                (plan.local_id.as_ref(), plan.remote_id.as_ref()),
+                Side::Local,
+                &plan.warnings,
+                now,
+            ));
+        }
         if let (Some(review), Some(local_id)) = (&plan.review, &plan.local_id) {
             let mut seen = pass.parked_seen.lock().unwrap_or_else(|p| p.into_inner());
             for field in &review.fields {

@@ -83,6 +83,10 @@ impl Binding {
     }
 }
 
+/// How long a job's lease lasts without renewal unless
+/// [`Engine::with_lease_ttl`] says otherwise: two minutes, renewed every 40 seconds.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(120);
+
 /// The sync engine. Cheap to share (`Arc<Engine>`); one job per (tenant, connection,
 /// object) runs at a time, enforced by a store lease.
 pub struct Engine {
@@ -106,9 +110,55 @@ impl Engine {
                 std::process::id(),
                 Utc::now().timestamp_micros()
             ),
-            lease_ttl: Duration::from_secs(15 * 60),
+            lease_ttl: DEFAULT_LEASE_TTL,
             matching: matching::MatchConfig::default(),
         }
+    }
+
+    /// How long a job's lease lasts without renewal (default [`DEFAULT_LEASE_TTL`]; at
+    /// least 3 s). A running job renews it every third of that; a process killed
+    /// mid-sync holds it at most this long, so this bounds how soon another process
+    /// can resume the job (part of the recovery time). A page that takes longer than
+    /// this (long rate-limit waits) loses the lease, and the run stops after that page
+    /// rather than race a worker that took over.
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl.max(Duration::from_secs(3));
+        self
+    }
+
+    /// The name this engine holds leases under (default: unique per engine). Two
+    /// engines with the same name share leases: give a restarted worker its previous
+    /// name and it resumes at once instead of waiting out its own lease — only where
+    /// no other process can be running under that name.
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = holder.into();
+        self
+    }
+
+    /// Runs of this job still marked running although this engine holds the job's
+    /// lease: their process stopped (crash, kill) before finishing. They are closed as
+    /// failed, so history shows what happened; their committed pages stay, and this run
+    /// resumes after them.
+    async fn close_abandoned_runs(&self, job: &SyncJob) -> Result<()> {
+        let filter = crmsync_core::RunFilter {
+            connection: Some(job.connection.clone()),
+            object: Some(job.object.clone()),
+            limit: Some(20),
+        };
+        for mut stale in self.store.list_runs(&job.tenant, &filter).await? {
+            if stale.status != RunStatus::Running {
+                continue;
+            }
+            stale.status = RunStatus::Failed;
+            stale.finished_at = Some(Utc::now());
+            stale.error = Some(
+                "abandoned: its process stopped before finishing (crash or kill); the next run \
+                 resumed from its last committed page"
+                    .into(),
+            );
+            self.store.finish_run(&job.tenant, &stale).await?;
+        }
+        Ok(())
     }
 
     /// How records are matched before one is created (thresholds, default region).
@@ -174,6 +224,9 @@ impl Engine {
             )
             .with_tenant(&job.tenant)
             .with_connection(&job.connection));
+        }
+        if !dry_run {
+            self.close_abandoned_runs(&job).await?;
         }
         let calls_before = binding.local.api_calls() + binding.remote.api_calls();
         let mut run = RunRecord {

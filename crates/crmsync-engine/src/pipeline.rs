@@ -77,6 +77,8 @@ pub(crate) struct Plan {
     pub(crate) creates_local: bool,
     /// The CRM's record is created by this plan.
     pub(crate) creates_remote: bool,
+    /// Validation failures of the outbound mapping `skip_validation` let through.
+    pub(crate) warnings: Vec<Error>,
 }
 
 impl Engine {
@@ -190,9 +192,23 @@ impl Engine {
                     // Renew the lease once a third of its time has passed, not per page:
                     // a write transaction saved on every page.
                     if renewed.elapsed() >= self.lease_ttl / 3 {
-                        self.store
+                        let held = self
+                            .store
                             .acquire_lease(&job.tenant, &lease_key, &self.holder, self.lease_ttl)
                             .await?;
+                        if !held {
+                            // The lease lapsed (a page outlasted it) and another worker
+                            // took over: stop after this committed page, never race it.
+                            return Err(Error::new(
+                                ErrorKind::Busy,
+                                format!(
+                                    "lost the lease on {} of {} to another worker",
+                                    job.object, job.connection
+                                ),
+                            )
+                            .with_tenant(&job.tenant)
+                            .with_connection(&job.connection));
+                        }
                         renewed = std::time::Instant::now();
                     }
                 }
@@ -283,9 +299,13 @@ impl Engine {
                         .map(|(c, warnings)| {
                             if !warnings.is_empty() {
                                 // `--skip-validation`: recorded, not enforced.
-                                commit
-                                    .audit
-                                    .push(validation_warnings(pass, &record, &warnings, now));
+                                commit.audit.push(validation_warnings(
+                                    pass,
+                                    (None, Some(&record.id)),
+                                    Side::Remote,
+                                    &warnings,
+                                    now,
+                                ));
                                 counts.validation_warnings += warnings.len() as u64;
                             }
                             c
@@ -445,6 +465,7 @@ impl Engine {
                             remote_written: false,
                             creates_local: false,
                             creates_remote: false,
+                            warnings: Vec::new(),
                         });
                     }
                 }
@@ -547,6 +568,7 @@ impl Engine {
             remote_written: false,
             creates_local: false,
             creates_remote: false,
+            warnings: Vec::new(),
         }
     }
 }
@@ -598,9 +620,10 @@ fn ambiguous_item(
 }
 
 /// An audit row listing the validation failures `skip_validation` let through.
-fn validation_warnings(
+pub(crate) fn validation_warnings(
     pass: &PassContext<'_>,
-    record: &Record,
+    (local_id, remote_id): (Option<&RecordId>, Option<&RecordId>),
+    mapped_from: Side,
     warnings: &[Error],
     now: DateTime<Utc>,
 ) -> crmsync_core::AuditEntry {
@@ -618,10 +641,13 @@ fn validation_warnings(
         run_id: pass.run_id,
         connection: pass.job.connection.clone(),
         object: pass.job.object.clone(),
-        local_id: None,
-        remote_id: Some(record.id.clone()),
+        local_id: local_id.cloned(),
+        remote_id: remote_id.cloned(),
         operation: "validation_skipped".into(),
-        source: WriteSource::Remote,
+        source: match mapped_from {
+            Side::Local => WriteSource::Local,
+            Side::Remote => WriteSource::Remote,
+        },
         changes: serde_json::json!({ "warnings": list }),
         outcome: crmsync_core::AuditOutcome::Skipped,
         error: None,

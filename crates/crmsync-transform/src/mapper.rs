@@ -366,6 +366,16 @@ impl FieldMapper for DeclarativeMapper {
             .map(|o| (o.value, o.warnings))
     }
 
+    fn to_remote_checked(
+        &self,
+        ctx: &MapContext<'_>,
+        record_id: &str,
+        fields: &Fields,
+    ) -> Result<(Fields, Vec<crmsync_core::Error>), MappingFailure> {
+        self.to_remote_outcome(ctx, record_id, fields)
+            .map(|o| (o.value, o.warnings))
+    }
+
     fn to_remote(
         &self,
         ctx: &MapContext<'_>,

@@ -145,6 +145,29 @@ impl FieldMapper for ConnectionMappers {
         }
     }
 
+    fn to_canonical_checked(
+        &self,
+        ctx: &MapContext<'_>,
+        record: &Record,
+    ) -> Result<(CanonicalRecord, Vec<crmsync_core::Error>), MappingFailure> {
+        match self.resolve(ctx) {
+            Some(mapper) => mapper.to_canonical_checked(ctx, record),
+            None => Err(Self::missing(ctx, record.id.as_str())),
+        }
+    }
+
+    fn to_remote_checked(
+        &self,
+        ctx: &MapContext<'_>,
+        record_id: &str,
+        fields: &Fields,
+    ) -> Result<(Fields, Vec<crmsync_core::Error>), MappingFailure> {
+        match self.resolve(ctx) {
+            Some(mapper) => mapper.to_remote_checked(ctx, record_id, fields),
+            None => Err(Self::missing(ctx, record_id)),
+        }
+    }
+
     fn to_remote(
         &self,
         ctx: &MapContext<'_>,
