@@ -105,7 +105,7 @@ impl DvCursor {
 }
 
 /// Whether a delta item is a `$deletedEntity` tombstone.
-fn is_tombstone(item: &Map<String, Value>, table: &Table) -> bool {
+pub(crate) fn is_tombstone(item: &Map<String, Value>, table: &Table) -> bool {
     let context = item
         .get("@odata.context")
         .and_then(Value::as_str)

@@ -49,6 +49,8 @@ mod config;
 mod core;
 mod odata;
 mod tables;
+#[doc(hidden)]
+pub mod wire;
 mod writes;
 
 use std::{

@@ -30,7 +30,7 @@ pub(crate) struct Table {
 }
 
 /// The standard tables crmsync knows without asking.
-fn standard(set: &str) -> Option<Table> {
+pub(crate) fn standard(set: &str) -> Option<Table> {
     let (logical, id) = match set {
         "contacts" => ("contact", "contactid"),
         "accounts" => ("account", "accountid"),

@@ -26,6 +26,8 @@ mod changes;
 mod config;
 mod core;
 mod objects;
+#[doc(hidden)]
+pub mod wire;
 mod writes;
 
 use std::{sync::Arc, time::Duration};

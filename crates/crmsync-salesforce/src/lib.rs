@@ -49,6 +49,8 @@ mod config;
 mod core;
 mod objects;
 mod soql;
+#[doc(hidden)]
+pub mod wire;
 mod writes;
 
 use std::{

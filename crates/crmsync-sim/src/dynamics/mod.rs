@@ -72,6 +72,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use crate::common::faults::Faults;
+#[doc(hidden)]
+pub use query::filter_string_literals;
 
 use crate::common::server::{self, ConnTag};
 use auth::{Auth, Protection};

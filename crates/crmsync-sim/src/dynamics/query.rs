@@ -467,6 +467,35 @@ pub(crate) fn parse_filter(table: &Table, input: &str) -> Result<Expr, ApiError>
     Ok(e)
 }
 
+/// Parses `filter` as a `$filter` on the contact table, as the simulator's query
+/// endpoint does, and returns its string literals in order; a refused filter is its
+/// error message. For the fuzz targets (`fuzz/`), which check that the provider's
+/// escaping round-trips.
+pub fn filter_string_literals(filter: &str) -> Result<Vec<String>, String> {
+    fn collect(expr: &Expr, out: &mut Vec<String>) {
+        match expr {
+            Expr::Or(a, b) | Expr::And(a, b) => {
+                collect(a, out);
+                collect(b, out);
+            }
+            Expr::Not(e) => collect(e, out),
+            Expr::Cmp(_, _, lit) => out.extend(string_of(lit)),
+            Expr::Func(_, _, text) => out.push(text.clone()),
+            Expr::In(_, lits) => out.extend(lits.iter().filter_map(string_of)),
+        }
+    }
+    fn string_of(lit: &Lit) -> Option<String> {
+        match lit {
+            Lit::Str(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+    let expr = parse_filter(&super::schema::CONTACT, filter).map_err(|e| e.message)?;
+    let mut out = Vec::new();
+    collect(&expr, &mut out);
+    Ok(out)
+}
+
 fn lit_value(l: &Lit) -> Value {
     match l {
         Lit::Str(s) | Lit::Guid(s) => Value::String(s.clone()),

@@ -68,6 +68,8 @@ use tokio::task::JoinHandle;
 
 pub use crate::common::faults::Faults;
 pub use config::{SalesforceSimConfig, SfRecord};
+#[doc(hidden)]
+pub use soql::{SoqlLiteral, string_literals as soql_string_literals};
 pub use stats::SfStats;
 
 use crate::common::server;

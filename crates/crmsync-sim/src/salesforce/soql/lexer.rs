@@ -3,7 +3,8 @@
 //! comparison operators.
 //!
 //! Strings are decoded exactly: `\'` `\"` `\\` `\n` `\r` `\t` `\b` `\f` (either case), and
-//! `\%` `\_` (literal percent and underscore, which matter in `LIKE`). Any other backslash
+//! `\%` `\_` (literal percent and underscore, which matter in `LIKE`), and `\uXXXX` (a
+//! UTF-16 code unit; a surrogate pair for characters beyond the BMP). Any other backslash
 //! sequence is an error, as in Salesforce, so a value can never end a literal early.
 
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
@@ -212,6 +213,14 @@ fn string(chars: &[char], open: usize) -> Result<(StrLit, usize), SoqlError> {
                         "unterminated string literal".to_string(),
                     ));
                 };
+                if e == 'u' {
+                    // `\uXXXX`, a UTF-16 code unit; a surrogate pair is two of them.
+                    let (decoded, next) = unicode_escape(chars, i)?;
+                    value.push(decoded);
+                    pattern.push(LikePart::Char(decoded));
+                    i = next;
+                    continue;
+                }
                 let decoded = match e {
                     '\'' | '"' | '\\' => e,
                     'n' | 'N' => '\n',
@@ -250,6 +259,42 @@ fn string(chars: &[char], open: usize) -> Result<(StrLit, usize), SoqlError> {
             }
         }
     }
+}
+
+/// Decodes the `\uXXXX` escape at `chars[at]` (and the low surrogate's escape after it,
+/// for a high surrogate); returns the character and the offset after the escape(s).
+fn unicode_escape(chars: &[char], at: usize) -> Result<(char, usize), SoqlError> {
+    let unit = |i: usize| -> Option<u32> {
+        if chars.get(i) != Some(&'\\') || chars.get(i + 1) != Some(&'u') {
+            return None;
+        }
+        let hex: String = chars.get(i + 2..i + 6)?.iter().collect();
+        if hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            u32::from_str_radix(&hex, 16).ok()
+        } else {
+            None
+        }
+    };
+    let invalid = || {
+        SoqlError::malformed(
+            at,
+            "Invalid string literal: a \\u escape needs four hex digits and a valid character."
+                .to_string(),
+        )
+    };
+    let first = unit(at).ok_or_else(invalid)?;
+    if (0xD800..0xDC00).contains(&first) {
+        let low = unit(at + 6)
+            .filter(|low| (0xDC00..0xE000).contains(low))
+            .ok_or_else(invalid)?;
+        let code = 0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00);
+        return char::from_u32(code)
+            .map(|c| (c, at + 12))
+            .ok_or_else(invalid);
+    }
+    char::from_u32(first)
+        .map(|c| (c, at + 6))
+        .ok_or_else(invalid)
 }
 
 fn digits(chars: &[char], mut i: usize) -> usize {
@@ -377,6 +422,22 @@ mod tests {
         assert!(tokenize(r"'\x'").is_err());
         assert!(tokenize("'open").is_err());
         assert!(tokenize(r"'ends with backslash\'").is_err());
+    }
+
+    #[test]
+    fn unicode_escapes_decode_to_their_characters() {
+        // What the Salesforce provider writes for control characters and what Salesforce
+        // documents: `\uXXXX`, a surrogate pair for characters beyond the BMP.
+        let t = toks(r"'a\u0001b\u007F\u00e9\ud83c\udf89'");
+        let Some(Tok::Str(s)) = t.first() else {
+            panic!("{t:?}");
+        };
+        assert_eq!(s.value, "a\u{1}b\u{7f}\u{e9}\u{1f389}");
+        assert_eq!(s.pattern.len(), 6);
+        assert!(tokenize(r"'\u12'").is_err());
+        assert!(tokenize(r"'\u12g4'").is_err());
+        assert!(tokenize(r"'\ud83c'").is_err(), "a lone high surrogate");
+        assert!(tokenize(r"'\udf89'").is_err(), "a lone low surrogate");
     }
 
     #[test]

@@ -67,3 +67,37 @@ pub(crate) fn prepare(query: &str, now_ms: i64) -> Result<Plan, ApiError> {
         .and_then(|q| compile(&q, now_ms))
         .map_err(|e| e.into_api(query))
 }
+
+/// A string literal of a query as the simulator decodes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoqlLiteral {
+    /// The decoded value.
+    pub value: String,
+    /// How many bare (unescaped) `%` and `_` wildcards it holds as a `LIKE` pattern.
+    pub wildcards: usize,
+}
+
+/// Parses and compiles `query` as the simulator's query endpoint does, then returns its
+/// string literals in order; a refused query is its 400 message. For the fuzz targets
+/// (`fuzz/`), which check that the provider's escaping round-trips.
+pub fn string_literals(query: &str) -> Result<Vec<SoqlLiteral>, String> {
+    let refused = |e: SoqlError| format!("{}: {}", e.code, e.message);
+    parser::parse(query)
+        .and_then(|q| compile(&q, 0))
+        .map_err(refused)?;
+    let tokens = lexer::tokenize(query).map_err(refused)?;
+    Ok(tokens
+        .into_iter()
+        .filter_map(|t| match t.tok {
+            lexer::Tok::Str(s) => Some(SoqlLiteral {
+                wildcards: s
+                    .pattern
+                    .iter()
+                    .filter(|p| !matches!(p, lexer::LikePart::Char(_)))
+                    .count(),
+                value: s.value,
+            }),
+            _ => None,
+        })
+        .collect())
+}
