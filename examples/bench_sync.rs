@@ -4,6 +4,12 @@
 //!
 //! Scenarios:
 //! - `hubspot-pull`: full pull of N HubSpot contacts into the mirror;
+//! - `hubspot-push`: full push of N new application contacts to HubSpot (batch creates
+//!   of 100, after match look-ups);
+//! - `hubspot-incremental`: after a full pull of N, 1% of them edited in HubSpot, an
+//!   incremental sync (only the incremental run is measured);
+//! - `hubspot-rate-limited`: full pull of N with the simulator enforcing 100 requests per
+//!   10 s; reports the fraction of the ceiling (1,000 records/s at 100 per page) reached;
 //! - `salesforce-pull-rest`: full pull of N Salesforce contacts through REST queries;
 //! - `salesforce-pull-bulk`: the same through Bulk API 2.0 query;
 //! - `salesforce-push`: push of N new application contacts to Salesforce (Bulk 2.0
@@ -47,11 +53,20 @@ async fn main() -> anyhow::Result<()> {
     let scenarios: Vec<&str> = match scenario.as_str() {
         "all" => vec![
             "hubspot-pull",
+            "hubspot-push",
+            "hubspot-incremental",
+            "hubspot-rate-limited",
             "salesforce-pull-rest",
             "salesforce-pull-bulk",
             "salesforce-push",
         ],
-        "hubspot-pull" | "salesforce-pull-rest" | "salesforce-pull-bulk" | "salesforce-push" => {
+        "hubspot-pull"
+        | "hubspot-push"
+        | "hubspot-incremental"
+        | "hubspot-rate-limited"
+        | "salesforce-pull-rest"
+        | "salesforce-pull-bulk"
+        | "salesforce-push" => {
             vec![scenario.as_str()]
         }
         other => bail!("unknown scenario `{other}`; see the file's header"),
@@ -84,19 +99,20 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
     let app: Arc<dyn CrmProviderDyn> = Arc::new(MirrorProvider::new(store.clone(), tenant.clone()));
     let started;
     let (report, calls, throttled) = match scenario {
-        "hubspot-pull" => {
+        "hubspot-pull" | "hubspot-push" | "hubspot-incremental" | "hubspot-rate-limited" => {
+            let limited = scenario == "hubspot-rate-limited";
             let sim = HubSpotSim::start(HubSpotSimConfig {
-                contacts: n,
+                contacts: if scenario == "hubspot-push" { 0 } else { n },
                 companies: 0,
                 deals: 0,
-                rate_limit_10s: 0,
+                rate_limit_10s: if limited { 100 } else { 0 },
                 search_rate_per_s: 0,
                 ..HubSpotSimConfig::default()
             })
             .await?;
             let mut config = HubSpotConfig::private_app(sim.base_url(), sim.private_app_token())
                 .scope("bench", "hubspot");
-            config.rate_limit_10s = 0;
+            config.rate_limit_10s = if limited { 100 } else { 0 };
             config.search_per_second = 0;
             let crm: Arc<dyn CrmProviderDyn> = Arc::new(HubSpotProvider::new(config)?);
             engine.bind(
@@ -109,14 +125,27 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
                     ConflictPolicy::default(),
                 ),
             );
+            if scenario == "hubspot-push" {
+                write_people(&store, &tenant, n).await?;
+            }
+            let job = || {
+                SyncJob::new(tenant.clone(), "crm".into(), ObjectKind::Contact).mode(SyncMode::Full)
+            };
+            if scenario == "hubspot-incremental" {
+                let full = engine.run(job()).await?;
+                if full.status != RunStatus::Success {
+                    bail!("{scenario}: the full sync: {:?}", full.error);
+                }
+                for record in sim.records("contacts").iter().step_by(100) {
+                    sim.edit("contacts", &record.id, &[("jobtitle", "Edited in HubSpot")]);
+                }
+            }
             sim.reset_stats();
             started = Instant::now();
-            let report = engine
-                .run(
-                    SyncJob::new(tenant.clone(), "crm".into(), ObjectKind::Contact)
-                        .mode(SyncMode::Full),
-                )
-                .await?;
+            let report = match scenario {
+                "hubspot-incremental" => engine.run(job().mode(SyncMode::Incremental)).await?,
+                _ => engine.run(job()).await?,
+            };
             let stats = sim.stats();
             (report, stats.requests, stats.throttled_429)
         }
@@ -157,25 +186,7 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
                 ),
             );
             if scenario == "salesforce-push" {
-                let mut writes = Vec::with_capacity(n);
-                for i in 0..n {
-                    let (first, last) = person(i as u64);
-                    writes.push(MirrorWrite {
-                        id: None,
-                        fields: serde_json::from_value(json!({
-                            "first_name": first,
-                            "last_name": last,
-                            "email": format!("{}.{}.{i}@example.com", first.to_lowercase(), last.to_lowercase()),
-                            "phone": format!("+1212{}", 2_000_000 + i),
-                        }))?,
-                        idempotency_key: None,
-                    });
-                }
-                for chunk in writes.chunks(5_000) {
-                    store
-                        .mirror_write(&tenant, &ObjectKind::Contact, chunk.to_vec())
-                        .await?;
-                }
+                write_people(&store, &tenant, n).await?;
             }
             sim.reset_stats();
             started = Instant::now();
@@ -190,7 +201,13 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
     if report.status != RunStatus::Success {
         bail!("{scenario}: {:?}: {:?}", report.status, report.error);
     }
-    let moved = report.counts.created_local + report.counts.created_remote;
+    let moved = report.counts.created_local
+        + report.counts.created_remote
+        + report.counts.updated_local
+        + report.counts.updated_remote;
+    // The rate-limited ceiling: 100 requests per 10 s, 100 records per list page.
+    let ceiling_fraction = (scenario == "hubspot-rate-limited")
+        .then(|| ((moved as f64 / seconds) / 1_000.0 * 1000.0).round() / 1000.0);
     println!(
         "{}",
         json!({
@@ -201,10 +218,39 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
             "records_per_second": (moved as f64 / seconds).round(),
             "peak_rss_mb": peak_rss_mb(),
             "throttled": throttled,
+            "ceiling_fraction": ceiling_fraction,
         })
     );
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    Ok(())
+}
+
+/// N new application contacts, distinct people.
+async fn write_people(
+    store: &Arc<dyn SyncStore>,
+    tenant: &TenantId,
+    n: usize,
+) -> anyhow::Result<()> {
+    let mut writes = Vec::with_capacity(n);
+    for i in 0..n {
+        let (first, last) = person(i as u64);
+        writes.push(MirrorWrite {
+            id: None,
+            fields: serde_json::from_value(json!({
+                "first_name": first,
+                "last_name": last,
+                "email": format!("{}.{}.{i}@example.com", first.to_lowercase(), last.to_lowercase()),
+                "phone": format!("+1212{}", 2_000_000 + i),
+            }))?,
+            idempotency_key: None,
+        });
+    }
+    for chunk in writes.chunks(5_000) {
+        store
+            .mirror_write(tenant, &ObjectKind::Contact, chunk.to_vec())
+            .await?;
     }
     Ok(())
 }
