@@ -51,8 +51,8 @@ pub use provider::{
     ObjectSchema, RecordMatch, WriteOp, WriteOutcome, Written,
 };
 pub use record::{
-    CanonicalRecord, Change, ChangeKind, ChangePage, Cursor, Fields, Origin, Record, fields_equal,
-    normalize_fields,
+    CanonicalRecord, Change, ChangeKind, ChangePage, Cursor, Fields, Fnv1a, Origin, Record,
+    fields_equal, normalize_fields,
 };
 pub use store::{
     AuditEntry, AuditOutcome, Checkpoint, ConnectionConfig, Credentials, DeadLetter,

@@ -92,27 +92,60 @@ pub fn fields_equal(a: &Fields, b: &Fields) -> bool {
             .all(|(k, v)| b.get(k) == Some(v))
 }
 
+/// FNV-1a (64 bit): a hash that is stable across runs, builds and Rust releases, for
+/// values that are stored and compared later (content hashes, fingerprints).
+///
+/// ```
+/// let mut a = crmsync_core::Fnv1a::new();
+/// a.write(b"ab");
+/// let mut b = crmsync_core::Fnv1a::new();
+/// b.write(b"a");
+/// b.write(b"b");
+/// assert_eq!(a.finish(), b.finish());
+/// assert_eq!(crmsync_core::Fnv1a::new().finish(), 0xcbf2_9ce4_8422_2325);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Fnv1a(u64);
+
+impl Fnv1a {
+    /// The empty hash (the FNV offset basis).
+    pub fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    /// Feeds bytes.
+    pub fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// The hash of everything fed so far.
+    pub fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// FNV-1a over the canonical JSON of non-null fields; stable across runs and builds.
 pub(crate) fn content_hash(fields: &Fields) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut hash = OFFSET;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            hash ^= u64::from(*b);
-            hash = hash.wrapping_mul(PRIME);
-        }
-    };
+    let mut hash = Fnv1a::new();
     for (k, v) in fields {
         if v.is_null() {
             continue;
         }
-        feed(k.as_bytes());
-        feed(&[0]);
-        feed(v.to_string().as_bytes());
-        feed(&[1]);
+        hash.write(k.as_bytes());
+        hash.write(&[0]);
+        hash.write(v.to_string().as_bytes());
+        hash.write(&[1]);
     }
-    hash
+    hash.finish()
 }
 
 /// Whether a change creates/updates or deletes a record.

@@ -232,12 +232,9 @@ pub(crate) fn letter_key(letter: &DeadLetter) -> LetterKey {
 /// A stable fingerprint of a dead letter's payload: FNV-1a (64 bit) of its JSON text
 /// (object keys sorted), in hex.
 pub(crate) fn fingerprint(payload: &serde_json::Value) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in payload.to_string().bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    let mut hash = crmsync_core::Fnv1a::new();
+    hash.write(payload.to_string().as_bytes());
+    format!("{:016x}", hash.finish())
 }
 
 pub(crate) fn parked_reviews(items: Vec<ReviewItem>) -> Vec<ReviewItem> {
