@@ -16,6 +16,8 @@
 //!   ingest above 2,000 per page, collections below);
 //! - `all`: each of the above.
 //!
+//! `CRMSYNC_BENCH_KEEP=1` keeps each scenario's SQLite file (its path goes to stderr).
+//!
 //! Prints one JSON line per scenario: records, API calls, wall seconds, records/s,
 //! peak RSS (MB) and 429s (or limit answers) received.
 
@@ -221,8 +223,12 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
             "ceiling_fraction": ceiling_fraction,
         })
     );
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    if std::env::var_os("CRMSYNC_BENCH_KEEP").is_some() {
+        eprintln!("kept the store for inspection: {}", path.display());
+    } else {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
     Ok(())
 }

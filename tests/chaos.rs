@@ -1089,15 +1089,13 @@ async fn an_invalid_record_read_again_is_dead_lettered_once() {
     assert_eq!(ids, [bad.as_str()], "one letter for one failing record");
 }
 
-/// Minimal reproduction of a write whose answer is lost (the process dies, the
-/// response times out or arrives truncated after the CRM applied it): the CRM created
-/// the companies, the engine never linked them, and the next run duplicates every one of
-/// them on both sides. Contacts are safe (upserted by email, or by external id on
-/// Salesforce); companies and deals are created without any idempotency and have no
-/// match keys, so nothing finds the orphans.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "engine bug: a create whose answer is lost is created again and the orphan pulled as new (apply.rs apply_plans / sides.rs match_before_create); see the test's doc"]
-async fn a_lost_answer_to_a_create_in_the_crm_duplicates_nothing() {
+/// A create whose answer is lost (the process dies, the response times out or arrives
+/// truncated after the CRM applied it): companies are created without any idempotency
+/// and have no match keys, so before create intents the next run duplicated every one of
+/// them on both sides. Now the create is written down before it is sent; the next pull
+/// links the companies the lost create made (`applied: true`), or, finding none, the
+/// push sends the create again (`applied: false`): each company exists once per side.
+async fn lose_the_answer_to_a_create(applied: bool) {
     use crmsync::{core::CrmProviderDyn, engine::Binding, store::MirrorProvider};
     let h = common::harness(common::fast_sim(0, 0, 0)).await;
     for i in 0..30 {
@@ -1105,13 +1103,14 @@ async fn a_lost_answer_to_a_create_in_the_crm_duplicates_nothing() {
             json!({"name": format!("Lost Answer {i}"), "domain": format!("lost-{i}.example.com")});
         h.write_local(ObjectKind::Company, None, company).await;
     }
-    // The first write call to HubSpot is applied, then its answer is lost.
+    // The first write call to HubSpot fails after (or before) the CRM applied it.
     let bind = |lose_answer_of_call: usize| {
         let app: Arc<dyn CrmProviderDyn> =
             Arc::new(MirrorProvider::new(h.store.clone(), h.tenant.clone()));
         let crm: Arc<dyn CrmProviderDyn> = Arc::new(common::CrashAfterWrite {
             inner: Arc::new(h.hubspot.clone()),
             crash_on_call: lose_answer_of_call,
+            applied,
             calls: Default::default(),
         });
         let binding = Binding::new(app, crm, h.mapper.clone(), ConflictPolicy::default());
@@ -1125,8 +1124,8 @@ async fn a_lost_answer_to_a_create_in_the_crm_duplicates_nothing() {
     assert_ne!(lost.status, RunStatus::Success, "{lost:?}");
     assert_eq!(
         h.sim.records("companies").len(),
-        30,
-        "the CRM applied the write"
+        if applied { 30 } else { 0 },
+        "what the CRM applied"
     );
     bind(usize::MAX);
     for _ in 0..2 {
@@ -1145,4 +1144,29 @@ async fn a_lost_answer_to_a_create_in_the_crm_duplicates_nothing() {
         (30, 30),
         "each company exists once on each side"
     );
+    let key = crmsync::core::LinkKey {
+        connection: common::CONNECTION.into(),
+        object: ObjectKind::Company,
+    };
+    assert_eq!(
+        h.store.count_links(&h.tenant, &key).await.expect("links"),
+        30,
+        "every company linked to its twin"
+    );
+    let intents = h
+        .store
+        .list_create_intents(&h.tenant, &key)
+        .await
+        .expect("intents");
+    assert!(intents.is_empty(), "every intent settled: {intents:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_to_a_create_in_the_crm_duplicates_nothing() {
+    lose_the_answer_to_a_create(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_lost_before_it_reached_the_crm_is_sent_once_again() {
+    lose_the_answer_to_a_create(false).await;
 }

@@ -304,11 +304,13 @@ impl Harness {
     }
 }
 
-/// Wraps a provider and "crashes" on the n-th write call: the write happens, then the
-/// call fails, as when a process dies between applying a page and committing it.
+/// Wraps a provider and "crashes" on the n-th write call: the write happens (or, with
+/// `applied: false`, never reaches the provider), then the call fails, as when a process
+/// dies between applying a page and committing it.
 pub struct CrashAfterWrite {
     pub inner: Arc<dyn CrmProviderDyn>,
     pub crash_on_call: usize,
+    pub applied: bool,
     pub calls: std::sync::atomic::AtomicUsize,
 }
 
@@ -354,6 +356,12 @@ impl crmsync::core::CrmProvider for CrashAfterWrite {
         ops: Vec<crmsync::core::WriteOp>,
     ) -> crmsync::core::Result<Vec<crmsync::core::WriteOutcome>> {
         let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if n == self.crash_on_call && !self.applied {
+            return Err(crmsync::core::Error::new(
+                crmsync::core::ErrorKind::Unavailable,
+                "simulated crash before the write",
+            ));
+        }
         let outcomes = self.inner.upsert(object, ops).await?;
         if n == self.crash_on_call {
             return Err(crmsync::core::Error::new(
@@ -377,6 +385,7 @@ impl Harness {
     /// write call.
     pub fn crash_local_on_write(&self, n: usize) {
         let app: Arc<dyn CrmProviderDyn> = Arc::new(CrashAfterWrite {
+            applied: true,
             inner: Arc::new(MirrorProvider::new(self.store.clone(), self.tenant.clone())),
             crash_on_call: n,
             calls: std::sync::atomic::AtomicUsize::new(0),

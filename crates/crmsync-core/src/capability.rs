@@ -39,6 +39,9 @@ pub struct Capabilities {
     /// engine then never creates a record whose address the provider already holds for
     /// someone the matcher says is another person; it parks it for review instead.
     pub unique_email: bool,
+    /// [`find`](crate::CrmProvider::find) understands [`MatchKey::Name`](crate::MatchKey::Name)
+    /// (last name and first initial, a finer blocking key than the last name alone).
+    pub name_keys: bool,
 }
 
 impl Default for Capabilities {
@@ -59,6 +62,7 @@ impl Default for Capabilities {
             bulk: false,
             field_timestamps: false,
             unique_email: false,
+            name_keys: false,
         }
     }
 }

@@ -55,7 +55,7 @@ pub use record::{
     fields_equal, normalize_fields,
 };
 pub use store::{
-    AuditEntry, AuditOutcome, Checkpoint, ConnectionConfig, Credentials, DeadLetter,
+    AuditEntry, AuditOutcome, Checkpoint, ConnectionConfig, CreateIntent, Credentials, DeadLetter,
     DeadLetterStatus, Lease, Link, LinkKey, MatchResolution, MirrorRecord, MirrorWrite, PageCommit,
     ReviewChoice, ReviewFilter, ReviewItem, ReviewKind, ReviewStatus, RunFilter, RunId, RunRecord,
     RunStatus, SyncStore, WriteSource,

@@ -51,6 +51,41 @@ pub fn name_key(raw: &str) -> Option<String> {
     (!key.is_empty()).then_some(key)
 }
 
+/// The pseudo-field stores look [`person_key`]s up by (`mirror_find` with this name):
+/// not a record field, a key computed from `last_name` and `first_name`.
+pub const PERSON: &str = "@person";
+
+/// A person's blocking key: the last name's [`name_key`], a space, and the first letter of
+/// the first name's key (nothing after the space when there is no first name). Finer than
+/// the last name alone, so that a common surname does not make every record a candidate
+/// of every other; still tolerant of first-name typos after the first letter and of
+/// initials (`J.` and `John` share `j`). `None` without a last name.
+///
+/// ```
+/// use crmsync_core::match_key::person_key;
+///
+/// assert_eq!(person_key("O'Brien", Some("Jean-Luc")).as_deref(), Some("obrien j"));
+/// assert_eq!(person_key("OBRIEN", Some("J.")), person_key("o'brien", Some("jean")));
+/// assert_eq!(person_key("Smith", None).as_deref(), Some("smith "));
+/// assert_eq!(person_key(" - ", Some("Ann")), None);
+/// ```
+pub fn person_key(last_name: &str, first_name: Option<&str>) -> Option<String> {
+    let last = name_key(last_name)?;
+    let initial = first_name.and_then(|first| fold(first).find(|c| c.is_alphanumeric()));
+    Some(person_key_of(&last, initial))
+}
+
+/// [`person_key`] from a last name's key and a first initial already folded.
+pub fn person_key_of(last_name_key: &str, first_initial: Option<char>) -> String {
+    let mut key = String::with_capacity(last_name_key.len() + 2);
+    key.push_str(last_name_key);
+    key.push(' ');
+    if let Some(initial) = first_initial {
+        key.push(initial);
+    }
+    key
+}
+
 /// The key of a value of one of the [`MATCH_FIELDS`]; `None` for other fields and for
 /// values without a key.
 pub fn field_key(field: &str, text: &str) -> Option<String> {

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Capabilities, ChangePage, Cursor, Error, Fields, ObjectKind, ProviderKind, Record, RecordId,
-    Result,
+    Capabilities, ChangePage, ConnectionId, Cursor, Error, Fields, ObjectKind, ProviderKind,
+    Record, RecordId, Result,
 };
 
 /// A boxed, sendable future (the return type of the object-safe twins).
@@ -45,6 +45,18 @@ pub enum MatchKey {
         name: String,
         /// Exact value.
         value: String,
+    },
+    /// A person's name as a blocking key: records whose last name has this
+    /// [`name_key`](crate::match_key::name_key), and whose first name starts with
+    /// `first_initial` or is missing; every record with the last name when
+    /// `first_initial` is `None`. Only for providers whose
+    /// [`Capabilities::name_keys`](crate::Capabilities::name_keys) says so; the engine
+    /// sends others a [`MatchKey::Field`] on the last name.
+    Name {
+        /// The last name's key (lower case, accents folded, letters and digits only).
+        last_name: String,
+        /// The first letter of the first name's key, when the record has a first name.
+        first_initial: Option<char>,
     },
 }
 
@@ -209,6 +221,23 @@ pub trait CrmProvider: Send + Sync + 'static {
         fields: &[String],
     ) -> impl Future<Output = Result<Vec<RecordMatch>>> + Send;
 
+    /// Match-before-create candidates for records of `connection`: what
+    /// [`find`](Self::find) returns, less records already linked on `connection` where
+    /// the provider knows its links (the store's mirror keeps them beside its rows). The
+    /// engine discards linked candidates either way; leaving them out here spares
+    /// fetching them, which on a first full pull is every candidate. The default is
+    /// `find`.
+    fn find_unlinked(
+        &self,
+        object: &ObjectKind,
+        keys: &[MatchKey],
+        fields: &[String],
+        connection: &ConnectionId,
+    ) -> impl Future<Output = Result<Vec<RecordMatch>>> + Send {
+        let _ = connection;
+        self.find(object, keys, fields)
+    }
+
     /// Creates or updates records; one outcome per op, keyed by [`WriteOp::key`].
     fn upsert(
         &self,
@@ -260,6 +289,13 @@ pub trait CrmProviderDyn: Send + Sync + 'static {
         keys: &'a [MatchKey],
         fields: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<RecordMatch>>>;
+    fn find_unlinked<'a>(
+        &'a self,
+        object: &'a ObjectKind,
+        keys: &'a [MatchKey],
+        fields: &'a [String],
+        connection: &'a ConnectionId,
+    ) -> BoxFuture<'a, Result<Vec<RecordMatch>>>;
     fn upsert<'a>(
         &'a self,
         object: &'a ObjectKind,
@@ -306,6 +342,17 @@ impl<T: CrmProvider> CrmProviderDyn for T {
         fields: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<RecordMatch>>> {
         Box::pin(CrmProvider::find(self, object, keys, fields))
+    }
+    fn find_unlinked<'a>(
+        &'a self,
+        object: &'a ObjectKind,
+        keys: &'a [MatchKey],
+        fields: &'a [String],
+        connection: &'a ConnectionId,
+    ) -> BoxFuture<'a, Result<Vec<RecordMatch>>> {
+        Box::pin(CrmProvider::find_unlinked(
+            self, object, keys, fields, connection,
+        ))
     }
     fn upsert<'a>(
         &'a self,

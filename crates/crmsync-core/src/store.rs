@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::{
     BoxFuture, ConnectionId, Cursor, Direction, Fields, ObjectKind, ObjectReport, ProviderKind,
-    RecordId, Result, SyncMode, TenantId,
+    RecordId, Result, Side, SyncMode, TenantId,
 };
 
 /// Secret values of a connection (tokens, client secrets), by name. Never printed:
@@ -560,6 +560,26 @@ pub struct PageCommit {
     pub review_items: Vec<ReviewItem>,
     /// Resolved review items whose decision this page applied (become `applied`).
     pub applied_reviews: Vec<i64>,
+    /// Create intents this page settled, by the side created on and the source record:
+    /// the create's answer arrived (a link or a dead letter is in this commit), or the
+    /// record it made was found and linked.
+    pub settled_intents: Vec<(Side, RecordId)>,
+}
+
+/// A create about to be sent to a side that cannot make creates idempotent, written
+/// before the call: if its answer is lost (a crash, a timeout after the CRM applied it),
+/// the next pull links the record it made, found by these fields, instead of creating
+/// the source record's twin, and until then the source record is not created again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreateIntent {
+    /// The side the record is created on.
+    pub target: Side,
+    /// The record on the other side it is created for.
+    pub source_id: RecordId,
+    /// The canonical fields the create writes.
+    pub fields: Fields,
+    /// When the intent was written (before the call).
+    pub created_at: DateTime<Utc>,
 }
 
 impl PageCommit {
@@ -575,6 +595,7 @@ impl PageCommit {
             checkpoint: None,
             review_items: Vec::new(),
             applied_reviews: Vec::new(),
+            settled_intents: Vec::new(),
         }
     }
 }
@@ -669,6 +690,33 @@ pub trait SyncStore: Send + Sync + 'static {
         commit: PageCommit,
     ) -> BoxFuture<'a, Result<()>>;
 
+    /// Stores create intents of a connection and object (replacing one with the same
+    /// target and source record), durably, before the creates are sent.
+    fn put_create_intents<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a LinkKey,
+        intents: &'a [CreateIntent],
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// The pending create intents of a connection and object, oldest first.
+    fn list_create_intents<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a LinkKey,
+    ) -> BoxFuture<'a, Result<Vec<CreateIntent>>>;
+
+    /// Drops the create intents on `target` written before `before`: a complete pull of
+    /// `target` that started after them found no record they made, so their creates
+    /// were not applied. Returns how many were dropped.
+    fn drop_create_intents<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a LinkKey,
+        target: Side,
+        before: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<u64>>;
+
     /// Opens a run in history; returns its id.
     fn start_run<'a>(
         &'a self,
@@ -755,12 +803,28 @@ pub trait SyncStore: Send + Sync + 'static {
     /// phones by their last digits, last names ignoring case, accents and punctuation —
     /// so that rows the application wrote in any format are found. Other fields compare
     /// as text (scalars as JSON text). Callers that need an exact match re-check.
+    ///
+    /// `field` may also be [`match_key::PERSON`](crate::match_key::PERSON): `values` are
+    /// then [`person_key`](crate::match_key::person_key)s (last name and first initial),
+    /// compared with the key of each row's `last_name` and `first_name`.
     fn mirror_find<'a>(
         &'a self,
         tenant: &'a TenantId,
         object: &'a ObjectKind,
         field: &'a str,
         values: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<MirrorRecord>>>;
+
+    /// [`mirror_find`](Self::mirror_find) less the records linked (as local records) on
+    /// `connection`: the candidates match before create may still link. Filtered in
+    /// the query, so that linked rows are never read.
+    fn mirror_find_unlinked<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        object: &'a ObjectKind,
+        field: &'a str,
+        values: &'a [String],
+        connection: &'a ConnectionId,
     ) -> BoxFuture<'a, Result<Vec<MirrorRecord>>>;
 
     /// Number of live mirror records of an object.

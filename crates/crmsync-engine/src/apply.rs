@@ -97,10 +97,17 @@ impl Engine {
                 continue;
             }
             let provider = self.provider(pass, side);
-            let chunk = provider.capabilities(&job.object).max_write_batch.max(1);
+            let caps = provider.capabilities(&job.object);
+            let chunk = caps.max_write_batch.max(1);
+            // Creates the CRM cannot make idempotent, and whose records a pull can find
+            // again, are written down first: a lost answer must not create twice.
+            let journal = side == Side::Remote && !caps.upsert_by_external_id && caps.change_feed;
             let mut ops = ops.into_iter().peekable();
             while ops.peek().is_some() {
                 let batch: Vec<WriteOp> = ops.by_ref().take(chunk).collect();
+                if journal {
+                    self.journal_creates(pass, plans, &batch).await?;
+                }
                 let outcomes: Vec<WriteOutcome> = provider.upsert(&job.object, batch).await?;
                 for outcome in outcomes {
                     let Some(plan) = plan_of(plans, &outcome.key) else {
@@ -129,6 +136,36 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Stores a create intent for each create in `batch` (see
+    /// [`CreateIntent`](crmsync_core::CreateIntent)), before the batch is sent.
+    async fn journal_creates(
+        &self,
+        pass: &PassContext<'_>,
+        plans: &[Plan],
+        batch: &[WriteOp],
+    ) -> Result<()> {
+        let now = Utc::now();
+        let intents: Vec<crmsync_core::CreateIntent> = batch
+            .iter()
+            .filter(|op| op.id.is_none())
+            .filter_map(|op| {
+                let plan = op.key.parse::<usize>().ok().and_then(|i| plans.get(i))?;
+                Some(crmsync_core::CreateIntent {
+                    target: Side::Remote,
+                    source_id: plan.local_id.clone()?,
+                    fields: plan.remote_patch.clone(),
+                    created_at: now,
+                })
+            })
+            .collect();
+        if intents.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .put_create_intents(&pass.job.tenant, &pass.link_key, &intents)
+            .await
     }
 
     /// Records a plan's results: link and base, audit rows, counts or a dead letter.
@@ -225,6 +262,21 @@ impl Engine {
                 counts.created_remote += 1
             } else {
                 counts.updated_remote += 1
+            }
+        }
+        // A create whose answer arrived (a record or an error) settles its intent.
+        if plan.creates_remote && (plan.remote_written || plan.failed.is_some()) && !dry {
+            if let Some(local_id) = &plan.local_id {
+                commit
+                    .settled_intents
+                    .push((Side::Remote, local_id.clone()));
+            }
+        }
+        if plan.settles_intent && plan.failed.is_none() && !dry {
+            if let Some(local_id) = &plan.local_id {
+                commit
+                    .settled_intents
+                    .push((Side::Remote, local_id.clone()));
             }
         }
         if let Some(error) = &plan.failed {

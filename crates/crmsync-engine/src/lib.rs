@@ -96,6 +96,7 @@ pub struct Engine {
     holder: String,
     lease_ttl: Duration,
     matching: matching::MatchConfig,
+    intent_settle: chrono::TimeDelta,
 }
 
 impl Engine {
@@ -112,7 +113,19 @@ impl Engine {
             ),
             lease_ttl: DEFAULT_LEASE_TTL,
             matching: matching::MatchConfig::default(),
+            intent_settle: chrono::TimeDelta::zero(),
         }
+    }
+
+    /// How long the CRM's change feed may take to show a record it created (default
+    /// zero). A create whose answer was lost is kept as an intent until a whole pull
+    /// that started at least this long after it has run: the pull links the record the
+    /// create made, or, finding none, lets the create be sent again. Set it to the
+    /// feed's lag where the incremental feed is a search index that lags writes
+    /// (HubSpot's search: seconds).
+    pub fn with_intent_settle(mut self, settle: Duration) -> Self {
+        self.intent_settle = chrono::TimeDelta::from_std(settle).unwrap_or(chrono::TimeDelta::MAX);
+        self
     }
 
     /// How long a job's lease lasts without renewal (default [`DEFAULT_LEASE_TTL`]; at
@@ -313,7 +326,29 @@ impl Engine {
         self.apply_reviews(job, binding, run).await?;
         let parked = std::sync::Mutex::default();
         if matches!(job.direction, Direction::Pull | Direction::Both) {
+            let pull_started = chrono::Utc::now();
             stopped = self.pass(job, binding, run, Side::Remote, &parked).await?;
+            if stopped.is_none() && !job.options.dry_run {
+                // A whole pull that started after an intent found no record it made:
+                // its create was not applied, and the record may be created again.
+                let key = crmsync_core::LinkKey {
+                    connection: job.connection.clone(),
+                    object: job.object.clone(),
+                };
+                let before = pull_started - self.intent_settle;
+                let dropped = self
+                    .store
+                    .drop_create_intents(&job.tenant, &key, Side::Remote, before)
+                    .await?;
+                if dropped > 0 {
+                    tracing::info!(
+                        connection = %job.connection,
+                        object = %job.object,
+                        dropped,
+                        "creates whose answer was lost were not applied; they will be sent again"
+                    );
+                }
+            }
         }
         if matches!(job.direction, Direction::Push | Direction::Both) {
             let push_stop = self.pass(job, binding, run, Side::Local, &parked).await?;
@@ -367,6 +402,10 @@ pub(crate) struct PassContext<'a> {
     /// This side's records that pending ambiguous matches of the other side name as
     /// candidates (loaded when first needed).
     pub held: tokio::sync::OnceCell<BTreeSet<crmsync_core::RecordId>>,
+    /// Pending create intents of the connection and object (loaded when first needed).
+    pub intents: tokio::sync::OnceCell<Vec<crmsync_core::CreateIntent>>,
+    /// Source records of intents a record of this pass was linked by.
+    pub used_intents: std::sync::Mutex<std::collections::HashSet<crmsync_core::RecordId>>,
 }
 
 impl<'a> PassContext<'a> {
@@ -409,6 +448,8 @@ impl<'a> PassContext<'a> {
             parked_seen,
             decided: std::collections::HashMap::new(),
             held: tokio::sync::OnceCell::new(),
+            intents: tokio::sync::OnceCell::new(),
+            used_intents: std::sync::Mutex::default(),
         }
     }
 

@@ -124,7 +124,7 @@ impl CrmProvider for MappedProvider {
         let usable: Vec<(usize, MatchKey)> = keys
             .iter()
             .enumerate()
-            .filter(|(_, k)| !matches!(k, MatchKey::Field { .. }))
+            .filter(|(_, k)| !matches!(k, MatchKey::Field { .. } | MatchKey::Name { .. }))
             .map(|(i, k)| (i, k.clone()))
             .collect();
         let inner_keys: Vec<MatchKey> = usable.iter().map(|(_, k)| k.clone()).collect();

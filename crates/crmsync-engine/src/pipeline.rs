@@ -77,6 +77,8 @@ pub(crate) struct Plan {
     pub(crate) creates_local: bool,
     /// The CRM's record is created by this plan.
     pub(crate) creates_remote: bool,
+    /// The link settles a create intent (the CRM record is what a lost create made).
+    pub(crate) settles_intent: bool,
     /// Validation failures of the outbound mapping `skip_validation` let through.
     pub(crate) warnings: Vec<Error>,
 }
@@ -413,7 +415,10 @@ impl Engine {
                     // A candidate of a record parked on the other side: it waits for
                     // that decision (which links or creates it); no second item.
                     Some(Matched::Held) => counts.parked += 1,
-                    Some(Matched::Link(target_record, target_canon)) => {
+                    Some(
+                        matched @ (Matched::Link(target_record, target_canon)
+                        | Matched::Intended(target_record, target_canon)),
+                    ) => {
                         let mut plan = self.plan_merge(
                             pass,
                             source,
@@ -425,6 +430,7 @@ impl Engine {
                             None,
                         );
                         plan.new_link = true;
+                        plan.settles_intent = matches!(matched, Matched::Intended(..));
                         plans.push(plan);
                     }
                     None => {
@@ -465,6 +471,7 @@ impl Engine {
                             remote_written: false,
                             creates_local: false,
                             creates_remote: false,
+                            settles_intent: false,
                             warnings: Vec::new(),
                         });
                     }
@@ -568,6 +575,7 @@ impl Engine {
             remote_written: false,
             creates_local: false,
             creates_remote: false,
+            settles_intent: false,
             warnings: Vec::new(),
         }
     }

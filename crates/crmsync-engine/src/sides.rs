@@ -3,8 +3,8 @@
 use std::collections::{HashMap, HashSet};
 
 use crmsync_core::{
-    CanonicalRecord, CrmProviderDyn, Fields, Link, MatchKey, MatchResolution, Record, RecordId,
-    Result, Side, normalize_fields,
+    CanonicalRecord, Capabilities, CrmProviderDyn, Fields, Link, MatchKey, MatchResolution, Record,
+    RecordId, Result, Side, normalize_fields,
 };
 use serde_json::Value;
 
@@ -26,8 +26,12 @@ pub(crate) enum Matched {
         reason: String,
     },
     /// Neither create nor link: the record is a candidate of a record parked for review
-    /// on the other side, and waits for that decision.
+    /// on the other side, and waits for that decision; or its create was sent and the
+    /// answer lost, and it waits for a pull to find what the create made.
     Held,
+    /// Link to this target record: it is the source of a create whose answer was lost,
+    /// and the source record is what that create made (settles the intent).
+    Intended(Record, Fields),
 }
 
 impl Engine {
@@ -194,6 +198,10 @@ impl Engine {
             self.apply_decisions(pass, target, unlinked, &mut out)
                 .await?;
         }
+        // Creates whose answer was lost: on a pull, the records they made are linked
+        // to their sources; on a push, their sources wait for that pull.
+        self.settle_lost_creates(pass, target, unlinked, &mut out)
+            .await?;
         // Target records found, by the normalized e-mail address they hold.
         let mut holders: HashMap<String, RecordId> = HashMap::new();
         if caps.find {
@@ -217,6 +225,107 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// Pending create intents of the pass's connection and object, read once per pass.
+    async fn create_intents<'p>(
+        &self,
+        pass: &'p PassContext<'_>,
+    ) -> Result<&'p [crmsync_core::CreateIntent]> {
+        let list = pass
+            .intents
+            .get_or_try_init(|| async {
+                self.store
+                    .list_create_intents(&pass.job.tenant, &pass.link_key)
+                    .await
+            })
+            .await?;
+        Ok(list.as_slice())
+    }
+
+    /// Creates on the CRM whose answer was lost (intents): a CRM record arriving
+    /// unlinked in a pull with every field the create wrote is what it made, and is
+    /// linked to the create's source; an application record whose create is pending
+    /// that way is held on a push (not created twice) until a pull settles it.
+    async fn settle_lost_creates(
+        &self,
+        pass: &PassContext<'_>,
+        target: Side,
+        unlinked: &[(Record, CanonicalRecord)],
+        out: &mut HashMap<usize, Matched>,
+    ) -> Result<()> {
+        let intents: Vec<&crmsync_core::CreateIntent> = self
+            .create_intents(pass)
+            .await?
+            .iter()
+            .filter(|intent| intent.target == Side::Remote)
+            .collect();
+        if intents.is_empty() {
+            return Ok(());
+        }
+        if target == Side::Remote {
+            let pending: HashSet<&RecordId> = intents.iter().map(|i| &i.source_id).collect();
+            for (i, (record, _)) in unlinked.iter().enumerate() {
+                if !out.contains_key(&i) && pending.contains(&record.id) {
+                    out.insert(i, Matched::Held);
+                }
+            }
+            return Ok(());
+        }
+        // A pull: which intent each unlinked CRM record fulfils (each intent once),
+        // comparing the fields the CRM reads back, both sides formatted alike.
+        let expected: Vec<(&RecordId, Fields)> = intents
+            .iter()
+            .map(|intent| {
+                let probe = Record::new(
+                    intent.source_id.clone(),
+                    pass.job.object.clone(),
+                    intent.fields.clone(),
+                );
+                let mut fields = self.normalize_local(pass, &probe);
+                fields.retain(|name, value| pass.inbound.contains(name) && !value.is_null());
+                (&intent.source_id, fields)
+            })
+            .filter(|(_, fields)| !fields.is_empty())
+            .collect();
+        let mut wanted: Vec<(usize, RecordId)> = Vec::new();
+        {
+            let mut used = pass.used_intents.lock().unwrap_or_else(|p| p.into_inner());
+            for (i, (record, canonical)) in unlinked.iter().enumerate() {
+                if out.contains_key(&i) {
+                    continue;
+                }
+                let probe = Record::new(
+                    record.id.clone(),
+                    record.object.clone(),
+                    canonical.fields.clone(),
+                );
+                let arrived = self.normalize_local(pass, &probe);
+                let fulfils = expected.iter().find(|(source, fields)| {
+                    !used.contains(*source)
+                        && fields
+                            .iter()
+                            .all(|(name, value)| arrived.get(name) == Some(value))
+                });
+                if let Some((source, _)) = fulfils {
+                    let intent_source = (*source).clone();
+                    used.insert(intent_source.clone());
+                    wanted.push((i, intent_source));
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<RecordId> = wanted.iter().map(|(_, id)| id.clone()).collect();
+        let sources = self.read_canonical(pass, Side::Local, &ids).await?;
+        for (i, source_id) in wanted {
+            // A source deleted since: the CRM record is new to the application.
+            if let Some((record, fields)) = sources.get(&source_id) {
+                out.insert(i, Matched::Intended(record.clone(), fields.clone()));
+            }
+        }
+        Ok(())
     }
 
     /// Source records named as candidates by pending ambiguous-match items parked from
@@ -267,11 +376,18 @@ impl Engine {
         let caps = provider.capabilities(&pass.job.object);
         let batch = LookupBatch::new(profiles);
         let mut keys = Vec::new();
-        let mut key_of = Vec::new();
+        // For each key sent, the batch's keys it stands for (name keys of one last name
+        // become one last-name key for providers without name keys).
+        let mut key_of: Vec<Vec<usize>> = Vec::new();
+        let mut sent: HashMap<MatchKey, usize> = HashMap::new();
         for (k, key) in batch.keys().iter().enumerate() {
-            if let Some(translated) = self.key_for(pass, target, key) {
-                keys.push(translated);
-                key_of.push(k);
+            if let Some(translated) = self.key_for(pass, target, &caps, key) {
+                let at = *sent.entry(translated.clone()).or_insert_with(|| {
+                    keys.push(translated);
+                    key_of.push(Vec::new());
+                    keys.len() - 1
+                });
+                key_of[at].push(k);
             }
         }
         if keys.is_empty() {
@@ -286,18 +402,26 @@ impl Engine {
         let mut index_of: HashMap<RecordId, usize> = HashMap::new();
         let mut hits = Vec::new();
         for (start, keys) in keys.chunks(chunk).enumerate().map(|(n, k)| (n * chunk, k)) {
-            for m in provider.find(&pass.job.object, keys, &fields).await? {
+            // Where e-mail holders matter, linked holders count too.
+            let found_now = if caps.unique_email {
+                provider.find(&pass.job.object, keys, &fields).await?
+            } else {
+                provider
+                    .find_unlinked(&pass.job.object, keys, &fields, &pass.job.connection)
+                    .await?
+            };
+            for m in found_now {
                 if m.record.deleted {
                     continue;
                 }
-                let Some(original) = key_of.get(start + m.key_index) else {
+                let Some(originals) = key_of.get(start + m.key_index) else {
                     continue;
                 };
                 let at = *index_of.entry(m.record.id.clone()).or_insert_with(|| {
                     found.push(m.record.clone());
                     found.len() - 1
                 });
-                hits.push((*original, at));
+                hits.extend(originals.iter().map(|original| (*original, at)));
             }
         }
         // Candidates already linked to another record are not free to link again.
@@ -321,7 +445,7 @@ impl Engine {
         let mut claimed: HashSet<RecordId> = out
             .values()
             .filter_map(|m| match m {
-                Matched::Link(record, _) => Some(record.id.clone()),
+                Matched::Link(record, _) | Matched::Intended(record, _) => Some(record.id.clone()),
                 Matched::Ambiguous { .. } | Matched::Held => None,
             })
             .collect();
@@ -459,7 +583,25 @@ impl Engine {
     /// A look-up key in the target's terms: email and phone keys mean the same
     /// everywhere; field keys are canonical names, translated through the mapping for
     /// the CRM.
-    fn key_for(&self, pass: &PassContext<'_>, target: Side, key: &MatchKey) -> Option<MatchKey> {
+    fn key_for(
+        &self,
+        pass: &PassContext<'_>,
+        target: Side,
+        caps: &Capabilities,
+        key: &MatchKey,
+    ) -> Option<MatchKey> {
+        // A provider without name keys is asked for the last name.
+        let last_name_key;
+        let key = match key {
+            MatchKey::Name { last_name, .. } if !caps.name_keys => {
+                last_name_key = MatchKey::Field {
+                    name: "last_name".to_owned(),
+                    value: last_name.clone(),
+                };
+                &last_name_key
+            }
+            other => other,
+        };
         match (key, target) {
             (MatchKey::Field { name, value }, Side::Remote) => {
                 let mut patch = Fields::new();

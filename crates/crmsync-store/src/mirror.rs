@@ -221,20 +221,41 @@ pub(crate) fn find_text(value: &Value) -> Option<String> {
     }
 }
 
-/// A record's match keys, in the order of [`match_key::MATCH_FIELDS`] (the mirror's
-/// `match_*` columns): what `mirror_find` looks those fields up by.
-pub(crate) fn match_keys(fields: &Fields) -> [Option<String>; 4] {
-    match_key::MATCH_FIELDS.map(|field| {
+/// A record's match keys, in the order of [`match_key::MATCH_FIELDS`] then its
+/// [`person_key`](match_key::person_key) (the mirror's `match_*` columns): what
+/// `mirror_find` looks those fields up by.
+pub(crate) fn match_keys(fields: &Fields) -> [Option<String>; 5] {
+    let [email, phone, mobile_phone, last_name] = match_key::MATCH_FIELDS.map(|field| {
         fields
             .get(field)
             .and_then(find_text)
             .and_then(|text| match_key::field_key(field, &text))
-    })
+    });
+    [email, phone, mobile_phone, last_name, person_key(fields)]
+}
+
+/// A record's [`person_key`](match_key::person_key), from `last_name` and `first_name`.
+fn person_key(fields: &Fields) -> Option<String> {
+    let last = fields.get("last_name").and_then(find_text)?;
+    let first = fields.get("first_name").and_then(find_text);
+    match_key::person_key(&last, first.as_deref())
+}
+
+/// The key column `mirror_find` looks `field` up by, for the match fields and the
+/// [`PERSON`](match_key::PERSON) pseudo-field.
+pub(crate) fn key_column(field: &str) -> Option<String> {
+    if field == match_key::PERSON {
+        Some("match_person".to_owned())
+    } else {
+        match_key::MATCH_FIELDS
+            .contains(&field)
+            .then(|| format!("match_{field}"))
+    }
 }
 
 /// What `mirror_find` compares of a field's text (stored or asked for): the match key
 /// for the match fields (`None`: a value without a key matches nothing), the text itself
-/// for any other field.
+/// for any other field (and for [`PERSON`](match_key::PERSON), whose values are keys).
 pub(crate) fn find_key(field: &str, text: &str) -> Option<String> {
     match match_key::MATCH_FIELDS.contains(&field) {
         true => match_key::field_key(field, text),
@@ -242,9 +263,21 @@ pub(crate) fn find_key(field: &str, text: &str) -> Option<String> {
     }
 }
 
-/// Whether a stored field's text is one of `wanted` (from [`find_values`]).
-pub(crate) fn find_hit(field: &str, text: &str, wanted: &HashSet<String>) -> bool {
-    find_key(field, text).is_some_and(|key| wanted.contains(&key))
+/// The key a stored record has for `field` in `mirror_find`.
+pub(crate) fn record_key(field: &str, fields: &Fields) -> Option<String> {
+    if field == match_key::PERSON {
+        person_key(fields)
+    } else {
+        fields
+            .get(field)
+            .and_then(find_text)
+            .and_then(|text| find_key(field, &text))
+    }
+}
+
+/// Whether a stored record's key for `field` is one of `wanted` (from [`find_values`]).
+pub(crate) fn find_hit(field: &str, fields: &Fields, wanted: &HashSet<String>) -> bool {
+    record_key(field, fields).is_some_and(|key| wanted.contains(&key))
 }
 
 /// The keys `mirror_find` looks for, for the values asked for.

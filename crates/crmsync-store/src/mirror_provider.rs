@@ -6,11 +6,12 @@ use std::{
     sync::Arc,
 };
 
+use crmsync_core::match_key;
 use crmsync_core::{
-    Capabilities, Change, ChangeKind, ChangePage, ChangesRequest, CrmProvider, Cursor, Error,
-    ErrorKind, FieldSchema, FieldType, MatchKey, MirrorRecord, MirrorWrite, ObjectKind,
-    ObjectSchema, Origin, ProviderKind, Record, RecordId, RecordMatch, Result, SyncStore, TenantId,
-    WriteOp, WriteOutcome, Written,
+    Capabilities, Change, ChangeKind, ChangePage, ChangesRequest, ConnectionId, CrmProvider,
+    Cursor, Error, ErrorKind, FieldSchema, FieldType, MatchKey, MirrorRecord, MirrorWrite,
+    ObjectKind, ObjectSchema, Origin, ProviderKind, Record, RecordId, RecordMatch, Result,
+    SyncStore, TenantId, WriteOp, WriteOutcome, Written,
 };
 use serde_json::Value;
 
@@ -33,8 +34,11 @@ const DESCRIBE_SAMPLE: u32 = 500;
 /// - Creates are idempotent by [`WriteOp::idempotency_key`].
 /// - [`MatchKey::Email`] matches the `email` field trimmed and ignoring case,
 ///   [`MatchKey::Phone`] the `phone` or `mobile_phone` field by national number
-///   (formatting and country prefix ignored), [`MatchKey::Field`] any field (see
-///   [`SyncStore::mirror_find`] for how match fields are normalized).
+///   (formatting and country prefix ignored), [`MatchKey::Name`] the last name's key and
+///   the first name's initial (records without a first name included), [`MatchKey::Field`]
+///   any field (see [`SyncStore::mirror_find`] for how match fields are normalized).
+/// - [`find_unlinked`](CrmProvider::find_unlinked) leaves rows already linked on the
+///   connection out in the store's query.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -72,6 +76,86 @@ impl MirrorProvider {
     /// The tenant whose mirror this is.
     pub fn tenant(&self) -> &TenantId {
         &self.tenant
+    }
+
+    /// `find`, less rows linked on `unlinked_on` when given.
+    async fn find_in(
+        &self,
+        object: &ObjectKind,
+        keys: &[MatchKey],
+        fields: &[String],
+        unlinked_on: Option<&ConnectionId>,
+    ) -> Result<Vec<RecordMatch>> {
+        let mut matches = Vec::new();
+
+        // Ids: one read.
+        let by_id: Vec<(usize, &RecordId)> = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, key)| match key {
+                MatchKey::Id(id) => Some((i, id)),
+                _ => None,
+            })
+            .collect();
+        if !by_id.is_empty() {
+            let ids: Vec<RecordId> = by_id.iter().map(|(_, id)| (*id).clone()).collect();
+            let rows = self.store.mirror_get(&self.tenant, object, &ids).await?;
+            for (i, id) in &by_id {
+                if let Some(row) = rows.iter().find(|row| &row.id == *id) {
+                    matches.push(RecordMatch {
+                        key_index: *i,
+                        record: to_record(row.clone(), fields),
+                    });
+                }
+            }
+        }
+
+        // Fields: one look-up per field name, with every value asked for it. The store
+        // compares match fields normalized (`match_text`); so does the routing here.
+        let mut by_field: BTreeMap<&str, Vec<(usize, Option<String>)>> = BTreeMap::new();
+        for (i, key) in keys.iter().enumerate() {
+            for (field, value) in match_fields(key) {
+                by_field
+                    .entry(field)
+                    .or_default()
+                    .push((i, crate::mirror::find_key(field, &value)));
+            }
+        }
+        let mut seen: BTreeSet<(usize, RecordId)> = BTreeSet::new();
+        for (field, wanted) in by_field {
+            let values: BTreeSet<String> = wanted.iter().filter_map(|(_, v)| v.clone()).collect();
+            if values.is_empty() {
+                continue;
+            }
+            let values: Vec<String> = values.into_iter().collect();
+            let rows = match unlinked_on {
+                Some(connection) => {
+                    self.store
+                        .mirror_find_unlinked(&self.tenant, object, field, &values, connection)
+                        .await?
+                }
+                None => {
+                    self.store
+                        .mirror_find(&self.tenant, object, field, &values)
+                        .await?
+                }
+            };
+            for row in rows {
+                let key = crate::mirror::record_key(field, &row.fields);
+                let Some(key) = key else { continue };
+                for (i, value) in &wanted {
+                    // A phone found in both fields is one match.
+                    if value.as_ref() == Some(&key) && seen.insert((*i, row.id.clone())) {
+                        matches.push(RecordMatch {
+                            key_index: *i,
+                            record: to_record(row.clone(), fields),
+                        });
+                    }
+                }
+            }
+        }
+        matches.sort_by_key(|m| m.key_index);
+        Ok(matches)
     }
 }
 
@@ -120,13 +204,28 @@ fn field_type(name: &str, value: &Value) -> FieldType {
     }
 }
 
-/// The fields a match key looks at: a phone number is looked for among both phone
-/// fields.
-fn match_fields(key: &MatchKey) -> Vec<(&str, &str)> {
+/// The fields a match key looks at, with the value for each: a phone number is looked
+/// for among both phone fields; a name with an initial by its person keys (the initial,
+/// and no first name), without one by the last name.
+fn match_fields(key: &MatchKey) -> Vec<(&str, String)> {
     match key {
-        MatchKey::Email(email) => vec![("email", email.as_str())],
-        MatchKey::Phone(phone) => vec![("phone", phone.as_str()), ("mobile_phone", phone.as_str())],
-        MatchKey::Field { name, value } => vec![(name.as_str(), value.as_str())],
+        MatchKey::Email(email) => vec![("email", email.clone())],
+        MatchKey::Phone(phone) => vec![("phone", phone.clone()), ("mobile_phone", phone.clone())],
+        MatchKey::Field { name, value } => vec![(name.as_str(), value.clone())],
+        MatchKey::Name {
+            last_name,
+            first_initial: Some(initial),
+        } => vec![
+            (
+                match_key::PERSON,
+                match_key::person_key_of(last_name, Some(*initial)),
+            ),
+            (match_key::PERSON, match_key::person_key_of(last_name, None)),
+        ],
+        MatchKey::Name {
+            last_name,
+            first_initial: None,
+        } => vec![("last_name", last_name.clone())],
         _ => Vec::new(),
     }
 }
@@ -152,6 +251,7 @@ impl CrmProvider for MirrorProvider {
         caps.webhooks = false;
         caps.bulk = false;
         caps.field_timestamps = false;
+        caps.name_keys = true;
         caps
     }
 
@@ -244,72 +344,17 @@ impl CrmProvider for MirrorProvider {
         keys: &[MatchKey],
         fields: &[String],
     ) -> Result<Vec<RecordMatch>> {
-        let mut matches = Vec::new();
+        self.find_in(object, keys, fields, None).await
+    }
 
-        // Ids: one read.
-        let by_id: Vec<(usize, &RecordId)> = keys
-            .iter()
-            .enumerate()
-            .filter_map(|(i, key)| match key {
-                MatchKey::Id(id) => Some((i, id)),
-                _ => None,
-            })
-            .collect();
-        if !by_id.is_empty() {
-            let ids: Vec<RecordId> = by_id.iter().map(|(_, id)| (*id).clone()).collect();
-            let rows = self.store.mirror_get(&self.tenant, object, &ids).await?;
-            for (i, id) in &by_id {
-                if let Some(row) = rows.iter().find(|row| &row.id == *id) {
-                    matches.push(RecordMatch {
-                        key_index: *i,
-                        record: to_record(row.clone(), fields),
-                    });
-                }
-            }
-        }
-
-        // Fields: one look-up per field name, with every value asked for it. The store
-        // compares match fields normalized (`match_text`); so does the routing here.
-        let mut by_field: BTreeMap<&str, Vec<(usize, Option<String>)>> = BTreeMap::new();
-        for (i, key) in keys.iter().enumerate() {
-            for (field, value) in match_fields(key) {
-                by_field
-                    .entry(field)
-                    .or_default()
-                    .push((i, crate::mirror::find_key(field, value)));
-            }
-        }
-        let mut seen: BTreeSet<(usize, RecordId)> = BTreeSet::new();
-        for (field, wanted) in by_field {
-            let values: BTreeSet<String> = wanted.iter().filter_map(|(_, v)| v.clone()).collect();
-            if values.is_empty() {
-                continue;
-            }
-            let values: Vec<String> = values.into_iter().collect();
-            let rows = self
-                .store
-                .mirror_find(&self.tenant, object, field, &values)
-                .await?;
-            for row in rows {
-                let key = row
-                    .fields
-                    .get(field)
-                    .and_then(crate::mirror::find_text)
-                    .and_then(|text| crate::mirror::find_key(field, &text));
-                let Some(key) = key else { continue };
-                for (i, value) in &wanted {
-                    // A phone found in both fields is one match.
-                    if value.as_ref() == Some(&key) && seen.insert((*i, row.id.clone())) {
-                        matches.push(RecordMatch {
-                            key_index: *i,
-                            record: to_record(row.clone(), fields),
-                        });
-                    }
-                }
-            }
-        }
-        matches.sort_by_key(|m| m.key_index);
-        Ok(matches)
+    async fn find_unlinked(
+        &self,
+        object: &ObjectKind,
+        keys: &[MatchKey],
+        fields: &[String],
+        connection: &ConnectionId,
+    ) -> Result<Vec<RecordMatch>> {
+        self.find_in(object, keys, fields, Some(connection)).await
     }
 
     async fn upsert(&self, object: &ObjectKind, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>> {

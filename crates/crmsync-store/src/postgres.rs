@@ -42,12 +42,24 @@ const MIGRATIONS: &[Migration] = &[
         version: 4,
         name: "mirror_match_keys",
         sql: include_str!("../migrations/postgres/0004_mirror_match_keys.sql"),
-        fill_match_keys: true,
+        fill_match_keys: false,
     },
     Migration {
         version: 5,
         name: "dead_letters_pending",
         sql: include_str!("../migrations/postgres/0005_dead_letters_pending.sql"),
+        fill_match_keys: false,
+    },
+    Migration {
+        version: 6,
+        name: "mirror_person_key",
+        sql: include_str!("../migrations/postgres/0006_mirror_person_key.sql"),
+        fill_match_keys: true,
+    },
+    Migration {
+        version: 7,
+        name: "create_intents",
+        sql: include_str!("../migrations/postgres/0007_create_intents.sql"),
         fill_match_keys: false,
     },
 ];

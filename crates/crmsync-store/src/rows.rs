@@ -75,6 +75,21 @@ pub(crate) fn parse_mode(name: &str) -> Result<SyncMode> {
 }
 
 /// Parses a stored direction.
+pub(crate) fn side_name(side: crmsync_core::Side) -> &'static str {
+    match side {
+        crmsync_core::Side::Local => "local",
+        crmsync_core::Side::Remote => "remote",
+    }
+}
+
+pub(crate) fn parse_side(name: &str) -> Result<crmsync_core::Side> {
+    match name {
+        "local" => Ok(crmsync_core::Side::Local),
+        "remote" => Ok(crmsync_core::Side::Remote),
+        other => Err(corrupt(format!("unknown side {other:?}"))),
+    }
+}
+
 pub(crate) fn parse_direction(name: &str) -> Result<Direction> {
     Direction::parse(name).ok_or_else(|| corrupt(format!("unknown direction {name:?}")))
 }

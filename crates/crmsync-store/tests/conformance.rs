@@ -43,7 +43,7 @@ async fn sqlite_file_store_conforms() {
         .fetch_all(store.pool())
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
     store.close().await;
 }
 
@@ -85,7 +85,7 @@ async fn sqlite_store_migrates_a_version_1_database() {
         .fetch_all(store.pool())
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
     let tenant = TenantId::new("old");
     let links = LinkKey {
         connection: "crm".into(),
@@ -145,7 +145,7 @@ async fn postgres_store_conforms() {
         .fetch_all(again.pool())
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
     again.close().await;
 
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(

@@ -52,6 +52,8 @@ pub async fn run_all(store: &dyn SyncStore) {
     mirror_tombstones_and_revival(store).await;
     mirror_find_compares_field_text(store).await;
     mirror_find_normalizes_match_fields(store).await;
+    mirror_find_by_person_key_leaves_out_linked_rows(store).await;
+    create_intents_are_kept_until_settled_or_dropped(store).await;
     mirror_idempotency_key_prevents_duplicates(store).await;
     concurrent_mirror_writers_keep_the_sequence_unique(store).await;
     leases_are_exclusive_until_expiry(store).await;
@@ -2267,6 +2269,182 @@ pub async fn mirror_find_normalizes_match_fields(store: &dyn SyncStore) {
         Vec::<String>::new(),
         "not a prefix"
     );
+}
+
+/// Name look-ups by [`person_key`](crate::match_key::person_key) (last name and first
+/// initial) find rows of that person key only; `mirror_find_unlinked` leaves out rows
+/// linked on the connection, and only on that connection.
+pub async fn mirror_find_by_person_key_leaves_out_linked_rows(store: &dyn SyncStore) {
+    let t = tenant("personfind");
+    let object = ObjectKind::Contact;
+    ok(
+        "mirror_write",
+        store.mirror_write(
+            &t,
+            &object,
+            vec![
+                write(
+                    Some("1"),
+                    None,
+                    json!({ "first_name": "Jane", "last_name": "Smith" }),
+                ),
+                write(
+                    Some("2"),
+                    None,
+                    json!({ "first_name": "J.", "last_name": "SMITH" }),
+                ),
+                write(
+                    Some("3"),
+                    None,
+                    json!({ "first_name": "Ann", "last_name": "Smith" }),
+                ),
+                write(Some("4"), None, json!({ "last_name": "Smith" })),
+                write(
+                    Some("5"),
+                    None,
+                    json!({ "first_name": "Élodie", "last_name": "O'Neil" }),
+                ),
+            ],
+        ),
+    )
+    .await;
+    let mut commit = PageCommit::new("crm".into(), object.clone());
+    commit.upsert_links = vec![link("2", "r-2", json!({}))];
+    ok("commit_page", store.commit_page(&t, commit)).await;
+    let ids = |records: Vec<MirrorRecord>| {
+        let mut ids: Vec<String> = records.iter().map(|r| r.id.as_str().to_owned()).collect();
+        ids.sort();
+        ids
+    };
+    let keys = |list: &[&str]| list.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+    let person = crate::match_key::PERSON;
+    let found = ok(
+        "mirror_find",
+        store.mirror_find(&t, &object, person, &keys(&["smith j", "smith "])),
+    )
+    .await;
+    assert_eq!(
+        ids(found),
+        vec!["1", "2", "4"],
+        "initial j, or no first name"
+    );
+    let found = ok(
+        "mirror_find",
+        store.mirror_find(&t, &object, person, &keys(&["oneil e"])),
+    )
+    .await;
+    assert_eq!(ids(found), vec!["5"], "accents and punctuation folded");
+    let found = ok(
+        "mirror_find_unlinked",
+        store.mirror_find_unlinked(
+            &t,
+            &object,
+            person,
+            &keys(&["smith j", "smith "]),
+            &"crm".into(),
+        ),
+    )
+    .await;
+    assert_eq!(ids(found), vec!["1", "4"], "the linked row is left out");
+    let found = ok(
+        "mirror_find_unlinked",
+        store.mirror_find_unlinked(&t, &object, "last_name", &keys(&["smith"]), &"other".into()),
+    )
+    .await;
+    assert_eq!(
+        ids(found),
+        vec!["1", "2", "3", "4"],
+        "linked on another connection only"
+    );
+}
+
+/// Create intents: stored per connection and object (one per target and source, the
+/// last write wins), listed oldest first, settled by a page commit, dropped by age and
+/// target; tenants and connections see only their own.
+pub async fn create_intents_are_kept_until_settled_or_dropped(store: &dyn SyncStore) {
+    use crate::{CreateIntent, Side};
+    let t = tenant("intents");
+    let key = LinkKey {
+        connection: "crm".into(),
+        object: ObjectKind::Company,
+    };
+    let intent = |source: &str, target: Side, name: &str, seconds: i64| CreateIntent {
+        target,
+        source_id: source.into(),
+        fields: fields(json!({ "name": name })),
+        created_at: at(seconds),
+    };
+    ok(
+        "put_create_intents",
+        store.put_create_intents(
+            &t,
+            &key,
+            &[
+                intent("l-1", Side::Remote, "Acme", -30),
+                intent("l-2", Side::Remote, "Globex", -20),
+                intent("r-9", Side::Local, "Initech", -10),
+            ],
+        ),
+    )
+    .await;
+    // Sent again: replaced, not doubled.
+    ok(
+        "put_create_intents",
+        store.put_create_intents(&t, &key, &[intent("l-2", Side::Remote, "Globex Inc", -5)]),
+    )
+    .await;
+    let listed = ok("list_create_intents", store.list_create_intents(&t, &key)).await;
+    let summary: Vec<(String, Side, Value)> = listed
+        .iter()
+        .map(|i| (i.source_id.as_str().to_owned(), i.target, json!(i.fields)))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("l-1".to_owned(), Side::Remote, json!({ "name": "Acme" })),
+            ("r-9".to_owned(), Side::Local, json!({ "name": "Initech" })),
+            (
+                "l-2".to_owned(),
+                Side::Remote,
+                json!({ "name": "Globex Inc" })
+            ),
+        ]
+    );
+    assert!(listed[0].created_at < listed[2].created_at, "oldest first");
+    let other = LinkKey {
+        connection: "other".into(),
+        object: ObjectKind::Company,
+    };
+    let none = ok("list_create_intents", store.list_create_intents(&t, &other)).await;
+    assert!(none.is_empty(), "per connection");
+    let none = ok(
+        "list_create_intents",
+        store.list_create_intents(&tenant("intents-other"), &key),
+    )
+    .await;
+    assert!(none.is_empty(), "per tenant");
+    // A page settles one; a drop by age takes older intents of one target only.
+    let mut commit = PageCommit::new("crm".into(), ObjectKind::Company);
+    commit.settled_intents = vec![(Side::Remote, "l-1".into()), (Side::Local, "l-2".into())];
+    ok("commit_page", store.commit_page(&t, commit)).await;
+    let dropped = ok(
+        "drop_create_intents",
+        store.drop_create_intents(&t, &key, Side::Remote, at(-6)),
+    )
+    .await;
+    assert_eq!(dropped, 0, "l-2 is newer");
+    let dropped = ok(
+        "drop_create_intents",
+        store.drop_create_intents(&t, &key, Side::Remote, at(0)),
+    )
+    .await;
+    assert_eq!(dropped, 1);
+    let left: Vec<String> = ok("list_create_intents", store.list_create_intents(&t, &key))
+        .await
+        .iter()
+        .map(|i| i.source_id.as_str().to_owned())
+        .collect();
+    assert_eq!(left, vec!["r-9"]);
 }
 
 /// Creates with an idempotency key make one record, however often they are repeated,

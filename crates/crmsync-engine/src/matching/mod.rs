@@ -4,7 +4,7 @@
 //! The order (DESIGN.md §4 step 3): a stored link by CRM id settles it before matching
 //! starts (the engine's link table); otherwise each record is normalized into a
 //! [`MatchProfile`], candidates for a whole page are fetched with one batched `find`
-//! ([`LookupBatch`]: e-mail, E.164 phones, last name), and [`decide`] scores each by the
+//! ([`LookupBatch`]: e-mail, E.164 phones, last name and first initial), and [`decide`] scores each by the
 //! best of its rules — normalized e-mail, E.164 phone, fuzzy first + last name with
 //! company (Jaro-Winkler, [`MatchConfig::name_threshold`]), composite keys — each with a
 //! confidence ([`MatchRule`]). One confident candidate clearly ahead is

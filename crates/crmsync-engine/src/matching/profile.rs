@@ -221,13 +221,14 @@ impl MatchProfile {
 
     /// The keys to fetch this record's candidates with, in one batched
     /// [`find`](crmsync_core::CrmProvider::find) for a whole page (see
-    /// [`LookupBatch`](super::LookupBatch)): the e-mail, each E.164 phone, and the last
-    /// name as `Field { name: "last_name", .. }`.
+    /// [`LookupBatch`](super::LookupBatch)): the e-mail, each E.164 phone, and the name
+    /// as [`MatchKey::Name`] (the last name's key and the first name's initial).
     ///
-    /// The last name's value is the *normalized* one (lower case, accents folded,
-    /// punctuation removed); providers compare `last_name` keys case-insensitively, and
-    /// a provider that cannot fold accents or punctuation misses only those candidates
-    /// that neither e-mail nor phone finds.
+    /// The engine sends providers that do not understand name keys the last name as
+    /// `Field { name: "last_name", .. }` instead, with the *normalized* value (lower
+    /// case, accents folded, punctuation removed); providers compare `last_name` keys
+    /// case-insensitively, and a provider that cannot fold accents or punctuation misses
+    /// only those candidates that neither e-mail nor phone finds.
     pub fn lookup_keys(&self) -> Vec<MatchKey> {
         let mut keys = Vec::with_capacity(2 + self.phones.len());
         if let Some(email) = &self.email {
@@ -235,9 +236,9 @@ impl MatchProfile {
         }
         keys.extend(self.phones.iter().cloned().map(MatchKey::Phone));
         if let Some(last) = &self.last_name {
-            keys.push(MatchKey::Field {
-                name: "last_name".to_owned(),
-                value: last.clone(),
+            keys.push(MatchKey::Name {
+                last_name: last.clone(),
+                first_initial: self.first_name.as_deref().and_then(|f| f.chars().next()),
             });
         }
         keys
@@ -432,11 +433,19 @@ mod tests {
                 MatchKey::Email("jane@acme.example".into()),
                 MatchKey::Phone("+14155550132".into()),
                 MatchKey::Phone("+14155550199".into()),
-                MatchKey::Field {
-                    name: "last_name".into(),
-                    value: "doe".into()
+                MatchKey::Name {
+                    last_name: "doe".into(),
+                    first_initial: None,
                 },
             ]
+        );
+        let named = profile(json!({"first_name": "Élodie", "last_name": "O'Neil"}));
+        assert_eq!(
+            named.lookup_keys(),
+            vec![MatchKey::Name {
+                last_name: "oneil".into(),
+                first_initial: Some('e'),
+            }]
         );
         assert!(profile(json!({})).lookup_keys().is_empty());
         assert!(profile(json!({})).is_empty());

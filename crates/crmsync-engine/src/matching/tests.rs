@@ -286,9 +286,9 @@ fn a_lookup_batch_asks_each_key_once_and_routes_what_was_found() {
         [
             MatchKey::Email("jane@acme.example".into()),
             MatchKey::Phone("+14155550132".into()),
-            MatchKey::Field {
-                name: "last_name".into(),
-                value: "doe".into()
+            MatchKey::Name {
+                last_name: "doe".into(),
+                first_initial: None,
             },
         ]
     );

@@ -6,11 +6,12 @@ use std::{
     time::Duration,
 };
 
+use chrono::{DateTime, Utc};
 use crmsync_core::{
-    AuditEntry, BoxFuture, Checkpoint, ConnectionConfig, ConnectionId, DeadLetter,
+    AuditEntry, BoxFuture, Checkpoint, ConnectionConfig, ConnectionId, CreateIntent, DeadLetter,
     DeadLetterStatus, Direction, Error, ErrorKind, Lease, Link, LinkKey, MirrorRecord, MirrorWrite,
     ObjectKind, PageCommit, RecordId, Result, ReviewChoice, ReviewFilter, ReviewItem, ReviewStatus,
-    RunFilter, RunId, RunRecord, SyncStore, TenantId,
+    RunFilter, RunId, RunRecord, Side, SyncStore, TenantId,
 };
 mod state;
 
@@ -81,6 +82,40 @@ impl MemoryStore {
     ) -> Result<T> {
         let mut state = self.state.lock().map_err(|_| rows::poisoned(operation))?;
         f(&mut state)
+    }
+
+    /// `mirror_find`, less records linked on `unlinked_on` when given.
+    fn find_mirror(
+        &self,
+        tenant: &TenantId,
+        object: &ObjectKind,
+        field: &str,
+        values: &[String],
+        unlinked_on: Option<&ConnectionId>,
+    ) -> Result<Vec<MirrorRecord>> {
+        self.with_tenant(tenant, "store.mirror_find", |t| {
+            let Some(table) = t.mirror.get(object) else {
+                return Ok(Vec::new());
+            };
+            let links = unlinked_on.and_then(|connection| {
+                t.links.get(&LinkKey {
+                    connection: connection.clone(),
+                    object: object.clone(),
+                })
+            });
+            let wanted = mirror::find_values(field, values);
+            let mut found: Vec<MirrorRecord> = table
+                .rows
+                .values()
+                .map(|row| &row.record)
+                .filter(|record| !record.deleted)
+                .filter(|record| mirror::find_hit(field, &record.fields, &wanted))
+                .filter(|record| links.is_none_or(|l| !l.by_local.contains_key(&record.id)))
+                .cloned()
+                .collect();
+            found.sort_by_key(|record| record.seq);
+            Ok(found)
+        })
     }
 }
 
@@ -216,6 +251,61 @@ impl SyncStore for MemoryStore {
         })
     }
 
+    fn put_create_intents<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a LinkKey,
+        intents: &'a [CreateIntent],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            self.with_tenant(tenant, "store.put_create_intents", |t| {
+                let list = t.intents.entry(key.clone()).or_default();
+                for intent in intents {
+                    list.retain(|i| {
+                        !(i.target == intent.target && i.source_id == intent.source_id)
+                    });
+                    let mut intent = intent.clone();
+                    intent.created_at = rows::truncate(intent.created_at);
+                    list.push(intent);
+                }
+                Ok(())
+            })
+        })
+    }
+
+    fn list_create_intents<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a LinkKey,
+    ) -> BoxFuture<'a, Result<Vec<CreateIntent>>> {
+        Box::pin(async move {
+            self.with_tenant(tenant, "store.list_create_intents", |t| {
+                let mut list = t.intents.get(key).cloned().unwrap_or_default();
+                list.sort_by_key(|i| i.created_at);
+                Ok(list)
+            })
+        })
+    }
+
+    fn drop_create_intents<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        key: &'a LinkKey,
+        target: Side,
+        before: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            self.with_tenant(tenant, "store.drop_create_intents", |t| {
+                let Some(list) = t.intents.get_mut(key) else {
+                    return Ok(0);
+                };
+                let len = list.len();
+                list.retain(|i| !(i.target == target && i.created_at < before));
+                Ok((len - list.len()) as u64)
+            })
+        })
+    }
+
     fn checkpoint<'a>(
         &'a self,
         tenant: &'a TenantId,
@@ -298,6 +388,14 @@ impl SyncStore for MemoryStore {
                     });
                 }
                 t.reviews.mark_applied(&commit.applied_reviews, now);
+                if let Some(intents) = t.intents.get_mut(&key) {
+                    intents.retain(|i| {
+                        !commit
+                            .settled_intents
+                            .iter()
+                            .any(|(side, id)| *side == i.target && *id == i.source_id)
+                    });
+                }
                 if let Some((direction, cursor)) = commit.checkpoint {
                     t.checkpoints.insert(
                         (key, direction),
@@ -552,30 +650,18 @@ impl SyncStore for MemoryStore {
         field: &'a str,
         values: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<MirrorRecord>>> {
-        Box::pin(async move {
-            self.with_tenant(tenant, "store.mirror_find", |t| {
-                let Some(table) = t.mirror.get(object) else {
-                    return Ok(Vec::new());
-                };
-                let wanted = mirror::find_values(field, values);
-                let mut found: Vec<MirrorRecord> = table
-                    .rows
-                    .values()
-                    .map(|row| &row.record)
-                    .filter(|record| !record.deleted)
-                    .filter(|record| {
-                        record
-                            .fields
-                            .get(field)
-                            .and_then(mirror::find_text)
-                            .is_some_and(|text| mirror::find_hit(field, &text, &wanted))
-                    })
-                    .cloned()
-                    .collect();
-                found.sort_by_key(|record| record.seq);
-                Ok(found)
-            })
-        })
+        Box::pin(async move { self.find_mirror(tenant, object, field, values, None) })
+    }
+
+    fn mirror_find_unlinked<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        object: &'a ObjectKind,
+        field: &'a str,
+        values: &'a [String],
+        connection: &'a ConnectionId,
+    ) -> BoxFuture<'a, Result<Vec<MirrorRecord>>> {
+        Box::pin(async move { self.find_mirror(tenant, object, field, values, Some(connection)) })
     }
 
     fn mirror_count<'a>(

@@ -44,6 +44,8 @@ pub(super) struct TenantState {
     pub(super) mirror: HashMap<ObjectKind, MirrorTable>,
     pub(super) mirror_seq: i64,
     pub(super) leases: HashMap<String, Lease>,
+    /// Create intents per connection and object, oldest first.
+    pub(super) intents: HashMap<LinkKey, Vec<crmsync_core::CreateIntent>>,
 }
 
 /// A connection as stored: credentials sealed, as in the SQL stores.

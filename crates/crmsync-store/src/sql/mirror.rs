@@ -68,7 +68,7 @@ macro_rules! impl_sql_mirror {
                 if changes.changed.is_empty() {
                     return Ok(());
                 }
-                let per = $crate::rows::rows_per_statement($dialect.max_binds, 12, 0);
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 13, 0);
                 for chunk in changes.changed.chunks(per) {
                     let mut query = ::sqlx::QueryBuilder::<$db>::new(format!(
                         "INSERT INTO mirror_records ({}) ",
@@ -76,7 +76,7 @@ macro_rules! impl_sql_mirror {
                     ));
                     query.push_values(chunk, |mut row, stored| {
                         let record = &stored.record;
-                        let [email, phone, mobile_phone, last_name] =
+                        let [email, phone, mobile_phone, last_name, person] =
                             $crate::mirror::match_keys(&record.fields);
                         row.push_bind(tenant.as_str().to_owned())
                             .push_bind(object.as_str().to_owned())
@@ -89,7 +89,8 @@ macro_rules! impl_sql_mirror {
                             .push_bind(email)
                             .push_bind(phone)
                             .push_bind(mobile_phone)
-                            .push_bind(last_name);
+                            .push_bind(last_name)
+                            .push_bind(person);
                     });
                     query.push(
                         " ON CONFLICT (tenant, object, id) DO UPDATE SET \
@@ -99,7 +100,8 @@ macro_rules! impl_sql_mirror {
                          match_email = excluded.match_email, \
                          match_phone = excluded.match_phone, \
                          match_mobile_phone = excluded.match_mobile_phone, \
-                         match_last_name = excluded.match_last_name",
+                         match_last_name = excluded.match_last_name, \
+                         match_person = excluded.match_person",
                     );
                     query
                         .build()
@@ -117,7 +119,7 @@ macro_rules! impl_sql_mirror {
                 Ok(())
             }
 
-            /// Computes the match keys of every mirror row (migration 4), a page at a
+            /// Computes the match keys of every mirror row (migrations 4 and 6), a page at a
             /// time in key order, inside the migration's transaction.
             async fn fill_match_keys(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
@@ -144,11 +146,11 @@ macro_rules! impl_sql_mirror {
                     .await
                     .map_err($crate::rows::storage(OP))?;
                     for (tenant, object, id, fields) in &rows {
-                        let [email, phone, mobile_phone, last_name] =
+                        let [email, phone, mobile_phone, last_name, person] =
                             $crate::mirror::match_keys(&fields.0);
                         ::sqlx::query(
                             "UPDATE mirror_records SET match_email = $4, match_phone = $5, \
-                             match_mobile_phone = $6, match_last_name = $7 \
+                             match_mobile_phone = $6, match_last_name = $7, match_person = $8 \
                              WHERE tenant = $1 AND object = $2 AND id = $3",
                         )
                         .bind(tenant)
@@ -158,6 +160,7 @@ macro_rules! impl_sql_mirror {
                         .bind(phone)
                         .bind(mobile_phone)
                         .bind(last_name)
+                        .bind(person)
                         .execute(&mut *conn)
                         .await
                         .map_err($crate::rows::storage(OP))?;
@@ -332,19 +335,19 @@ macro_rules! impl_sql_mirror {
                 object: &::crmsync_core::ObjectKind,
                 field: &str,
                 values: &[String],
+                unlinked_on: Option<&::crmsync_core::ConnectionId>,
             ) -> ::crmsync_core::Result<Vec<::crmsync_core::MirrorRecord>> {
                 const OP: &str = "store.mirror_find";
                 let dialect: &$crate::sql::Dialect = &$dialect;
                 // Match fields are looked up by their key column (indexed).
-                let key_column = ::crmsync_core::match_key::MATCH_FIELDS
-                    .contains(&field)
-                    .then(|| format!("match_{field}"));
+                let key_column = $crate::mirror::key_column(field);
                 let keys = $crate::mirror::find_values(field, values);
                 let path = (dialect.field_path)(field)?;
                 let mut values: Vec<&str> = keys.iter().map(String::as_str).collect();
                 values.sort_unstable();
-                // Tenant, object and the field selector (once per gap in field_text).
-                let fixed = 2 + dialect.field_text.len().saturating_sub(1);
+                // Tenant, object, the connection and the field selector (once per gap in
+                // field_text).
+                let fixed = 3 + dialect.field_text.len().saturating_sub(1);
                 let per = $crate::rows::rows_per_statement(dialect.max_binds, 1, fixed);
                 let mut found = Vec::new();
                 for chunk in values.chunks(per) {
@@ -353,6 +356,18 @@ macro_rules! impl_sql_mirror {
                     query.push(" AND object = ");
                     query.push_bind(object.as_str().to_owned());
                     query.push(" AND deleted = FALSE AND ");
+                    if let Some(connection) = unlinked_on {
+                        // Linked rows are skipped by the links' primary key.
+                        query.push(
+                            "NOT EXISTS (SELECT 1 FROM links WHERE links.tenant = \
+                             mirror_records.tenant AND links.connection = ",
+                        );
+                        query.push_bind(connection.as_str().to_owned());
+                        query.push(
+                            " AND links.object = mirror_records.object \
+                             AND links.local_id = mirror_records.id) AND ",
+                        );
+                    }
                     match &key_column {
                         Some(column) => {
                             query.push(column);

@@ -126,7 +126,7 @@ pub(crate) const DEAD_LETTER_COLUMNS: &str = "tenant, run_id, connection, object
      first_failed_at, last_failed_at";
 /// Columns of `mirror_records`, in the order rows are inserted.
 pub(crate) const MIRROR_COLUMNS: &str = "tenant, object, id, fields, seq, modified_at, deleted, \
-     idempotency_key, match_email, match_phone, match_mobile_phone, match_last_name";
+     idempotency_key, match_email, match_phone, match_mobile_phone, match_last_name, match_person";
 /// Columns of `mirror_records` a read returns.
 pub(crate) const MIRROR_SELECT: &str = "SELECT id, fields, seq, modified_at, deleted, \
      idempotency_key FROM mirror_records WHERE tenant = ";
@@ -331,6 +331,130 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err($crate::rows::storage("store.clear_checkpoint"))?;
                     Ok(())
+                })
+            }
+
+            fn put_create_intents<'a>(
+                &'a self,
+                tenant: &'a ::crmsync_core::TenantId,
+                key: &'a ::crmsync_core::LinkKey,
+                intents: &'a [::crmsync_core::CreateIntent],
+            ) -> $crate::sql::StoreFuture<'a, ()> {
+                Box::pin(async move {
+                    const OP: &str = "store.put_create_intents";
+                    if intents.is_empty() {
+                        return Ok(());
+                    }
+                    let per = $crate::rows::rows_per_statement($dialect.max_binds, 7, 0);
+                    let mut conn =
+                        $crate::sql::WriteConnection::acquire(&self.pool, &$dialect, OP).await?;
+                    let result: ::crmsync_core::Result<()> = async {
+                        let mut tx =
+                            ::sqlx::Connection::begin_with(&mut *conn, $dialect.begin_write)
+                                .await
+                                .map_err($crate::rows::storage(OP))?;
+                        // One row per (target, source): the last intent wins.
+                        let mut unique: Vec<&::crmsync_core::CreateIntent> = Vec::new();
+                        for intent in intents.iter().rev() {
+                            if !unique.iter().any(|u| {
+                                u.target == intent.target && u.source_id == intent.source_id
+                            }) {
+                                unique.push(intent);
+                            }
+                        }
+                        for chunk in unique.chunks(per) {
+                            let mut query = ::sqlx::QueryBuilder::<$db>::new(
+                                "INSERT INTO create_intents (tenant, connection, object, \
+                                 target, source_id, fields, created_at) ",
+                            );
+                            query.push_values(chunk, |mut row, intent| {
+                                row.push_bind(tenant.as_str().to_owned())
+                                    .push_bind(key.connection.as_str().to_owned())
+                                    .push_bind(key.object.as_str().to_owned())
+                                    .push_bind($crate::rows::side_name(intent.target))
+                                    .push_bind(intent.source_id.as_str().to_owned())
+                                    .push_bind(::sqlx::types::Json(intent.fields.clone()))
+                                    .push_bind($crate::rows::micros(intent.created_at));
+                            });
+                            query.push(
+                                " ON CONFLICT (tenant, connection, object, target, source_id) \
+                                 DO UPDATE SET fields = excluded.fields, \
+                                 created_at = excluded.created_at",
+                            );
+                            query
+                                .build()
+                                .persistent(false)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err($crate::rows::storage(OP))?;
+                        }
+                        tx.commit().await.map_err($crate::rows::storage(OP))
+                    }
+                    .await;
+                    if result.is_ok() {
+                        conn.settle();
+                    }
+                    result
+                })
+            }
+
+            fn list_create_intents<'a>(
+                &'a self,
+                tenant: &'a ::crmsync_core::TenantId,
+                key: &'a ::crmsync_core::LinkKey,
+            ) -> $crate::sql::StoreFuture<'a, Vec<::crmsync_core::CreateIntent>> {
+                Box::pin(async move {
+                    const OP: &str = "store.list_create_intents";
+                    let rows: Vec<(
+                        String,
+                        String,
+                        ::sqlx::types::Json<::crmsync_core::Fields>,
+                        i64,
+                    )> = ::sqlx::query_as(
+                        "SELECT target, source_id, fields, created_at FROM create_intents \
+                         WHERE tenant = $1 AND connection = $2 AND object = $3 \
+                         ORDER BY created_at, target, source_id",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(key.connection.as_str())
+                    .bind(key.object.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::rows::storage(OP))?;
+                    rows.into_iter()
+                        .map(|(target, source_id, fields, created_at)| {
+                            Ok(::crmsync_core::CreateIntent {
+                                target: $crate::rows::parse_side(&target)?,
+                                source_id: source_id.into(),
+                                fields: fields.0,
+                                created_at: $crate::rows::from_micros(created_at)?,
+                            })
+                        })
+                        .collect()
+                })
+            }
+
+            fn drop_create_intents<'a>(
+                &'a self,
+                tenant: &'a ::crmsync_core::TenantId,
+                key: &'a ::crmsync_core::LinkKey,
+                target: ::crmsync_core::Side,
+                before: ::chrono::DateTime<::chrono::Utc>,
+            ) -> $crate::sql::StoreFuture<'a, u64> {
+                Box::pin(async move {
+                    let done = ::sqlx::query(
+                        "DELETE FROM create_intents WHERE tenant = $1 AND connection = $2 \
+                         AND object = $3 AND target = $4 AND created_at < $5",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(key.connection.as_str())
+                    .bind(key.object.as_str())
+                    .bind($crate::rows::side_name(target))
+                    .bind($crate::rows::micros(before))
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::rows::storage("store.drop_create_intents"))?;
+                    Ok(done.rows_affected())
                 })
             }
 
@@ -594,7 +718,18 @@ macro_rules! impl_sql_store {
                 field: &'a str,
                 values: &'a [String],
             ) -> $crate::sql::StoreFuture<'a, Vec<::crmsync_core::MirrorRecord>> {
-                Box::pin(self.find_mirror(tenant, object, field, values))
+                Box::pin(self.find_mirror(tenant, object, field, values, None))
+            }
+
+            fn mirror_find_unlinked<'a>(
+                &'a self,
+                tenant: &'a ::crmsync_core::TenantId,
+                object: &'a ::crmsync_core::ObjectKind,
+                field: &'a str,
+                values: &'a [String],
+                connection: &'a ::crmsync_core::ConnectionId,
+            ) -> $crate::sql::StoreFuture<'a, Vec<::crmsync_core::MirrorRecord>> {
+                Box::pin(self.find_mirror(tenant, object, field, values, Some(connection)))
             }
 
             fn mirror_count<'a>(

@@ -96,6 +96,39 @@ macro_rules! impl_sql_pages {
                     let reviews = $crate::rows::parked_reviews(commit.review_items);
                     Self::park_reviews_tx(&mut tx, tenant, &reviews).await?;
                     Self::mark_reviews_applied_tx(&mut tx, tenant, &commit.applied_reviews).await?;
+                    for target in [::crmsync_core::Side::Local, ::crmsync_core::Side::Remote] {
+                        let ids: Vec<&::crmsync_core::RecordId> = commit
+                            .settled_intents
+                            .iter()
+                            .filter(|(side, _)| *side == target)
+                            .map(|(_, id)| id)
+                            .collect();
+                        let per = $crate::rows::rows_per_statement($dialect.max_binds, 1, 4);
+                        for chunk in ids.chunks(per) {
+                            let mut query = ::sqlx::QueryBuilder::<$db>::new(
+                                "DELETE FROM create_intents WHERE tenant = ",
+                            );
+                            query.push_bind(tenant.as_str().to_owned());
+                            query.push(" AND connection = ");
+                            query.push_bind(key.connection.as_str().to_owned());
+                            query.push(" AND object = ");
+                            query.push_bind(key.object.as_str().to_owned());
+                            query.push(" AND target = ");
+                            query.push_bind($crate::rows::side_name(target));
+                            query.push(" AND source_id IN (");
+                            let mut list = query.separated(", ");
+                            for id in chunk {
+                                list.push_bind(id.as_str().to_owned());
+                            }
+                            list.push_unseparated(")");
+                            query
+                                .build()
+                                .persistent(false)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err($crate::rows::storage(OP))?;
+                        }
+                    }
                     if let Some((direction, cursor)) = &commit.checkpoint {
                         Self::store_checkpoint_tx(&mut tx, tenant, &key, *direction, cursor)
                             .await?;
