@@ -28,10 +28,6 @@ const MAX_BINDS: usize = 32_766;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections of a file store: readers run beside the one writer (WAL).
 const FILE_POOL_SIZE: u32 = 4;
-/// Page cache per connection, in KiB (SQLite's `cache_size` takes negative KiB). The
-/// default 2 MiB makes match look-ups and link reads on a mirror of 100,000 rows re-read
-/// index pages from the OS on every page of changes.
-const CACHE_KIB: i64 = 32 * 1024;
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -111,8 +107,8 @@ fn json_path(field: &str) -> Result<String> {
 /// A [`SyncStore`](crmsync_core::SyncStore) in SQLite: the embedded default.
 ///
 /// A file store runs in WAL mode (readers never wait for the writer) with
-/// `synchronous = NORMAL`, a busy timeout, foreign keys on and a 32 MiB page cache per
-/// connection; writes take the write lock up front (`BEGIN IMMEDIATE`). The schema migrates itself on open.
+/// `synchronous = NORMAL`, a busy timeout and foreign keys on; writes take the write
+/// lock up front (`BEGIN IMMEDIATE`). The schema migrates itself on open.
 ///
 /// ```
 /// use crmsync_core::{SyncStore, TenantId};
@@ -150,9 +146,7 @@ impl SqliteStore {
             // pages may be lost, and are re-read from the stored cursor.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
-            .pragma("cache_size", format!("-{CACHE_KIB}"))
-            .pragma("mmap_size", "268435456");
+            .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(FILE_POOL_SIZE)
             .connect_with(options)
