@@ -4,6 +4,9 @@
 //!
 //! Scenarios:
 //! - `hubspot-pull`: full pull of N HubSpot contacts into the mirror;
+//! - `hubspot-pull-process`: the same with the simulator in its own process
+//!   (`cargo build --release -p crmsync-sim` first), so that the peak RSS printed is the
+//!   engine's alone (not part of `all`);
 //! - `hubspot-push`: full push of N new application contacts to HubSpot (batch creates
 //!   of 100, after match look-ups);
 //! - `hubspot-incremental`: after a full pull of N, 1% of them edited in HubSpot, an
@@ -16,6 +19,10 @@
 //!   ingest above 2,000 per page, collections below);
 //! - `all`: each of the above.
 //!
+//! Each scenario runs a full two-way sync job unless `--direction pull` (or `push`) says
+//! otherwise: `hubspot-pull --direction pull` is the pull alone, without the push pass
+//! that compares every pulled row with its link.
+//!
 //! `CRMSYNC_BENCH_KEEP=1` keeps each scenario's SQLite file (its path goes to stderr).
 //!
 //! Prints one JSON line per scenario: records, API calls, wall seconds, records/s,
@@ -26,7 +33,8 @@ use std::{sync::Arc, time::Instant};
 use anyhow::{Context, bail};
 use crmsync::{
     core::{
-        CrmProviderDyn, MirrorWrite, ObjectKind, RunStatus, SyncJob, SyncMode, SyncStore, TenantId,
+        CrmProviderDyn, Direction, MirrorWrite, ObjectKind, RunStatus, SyncJob, SyncMode,
+        SyncStore, TenantId,
     },
     engine::{Binding, ConflictPolicy, Engine},
     hubspot::{HubSpotConfig, HubSpotProvider},
@@ -52,6 +60,17 @@ async fn main() -> anyhow::Result<()> {
         .transpose()
         .context("--records takes a number")?
         .unwrap_or(100_000);
+    let direction = match args
+        .iter()
+        .position(|a| a == "--direction")
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+    {
+        None | Some("both") => Direction::Both,
+        Some("pull") => Direction::Pull,
+        Some("push") => Direction::Push,
+        Some(other) => bail!("--direction takes pull, push or both, not {other:?}"),
+    };
     let scenarios: Vec<&str> = match scenario.as_str() {
         "all" => vec![
             "hubspot-pull",
@@ -63,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
             "salesforce-push",
         ],
         "hubspot-pull"
+        | "hubspot-pull-process"
         | "hubspot-push"
         | "hubspot-incremental"
         | "hubspot-rate-limited"
@@ -74,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
         other => bail!("unknown scenario `{other}`; see the file's header"),
     };
     for s in scenarios {
-        run(s, records).await?;
+        run(s, records, direction).await?;
     }
     Ok(())
 }
@@ -94,7 +114,7 @@ async fn store() -> anyhow::Result<(Arc<dyn SyncStore>, std::path::PathBuf)> {
     ))
 }
 
-async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
+async fn run(scenario: &str, n: usize, direction: Direction) -> anyhow::Result<()> {
     let (store, path) = store().await?;
     let tenant = TenantId::new("bench");
     let engine = Engine::new(store.clone());
@@ -131,7 +151,9 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
                 write_people(&store, &tenant, n).await?;
             }
             let job = || {
-                SyncJob::new(tenant.clone(), "crm".into(), ObjectKind::Contact).mode(SyncMode::Full)
+                SyncJob::new(tenant.clone(), "crm".into(), ObjectKind::Contact)
+                    .mode(SyncMode::Full)
+                    .direction(direction)
             };
             if scenario == "hubspot-incremental" {
                 let full = engine.run(job()).await?;
@@ -150,6 +172,37 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
             };
             let stats = sim.stats();
             (report, stats.requests, stats.throttled_429)
+        }
+        "hubspot-pull-process" => {
+            // The simulator in its own process: the peak RSS printed is the engine's.
+            let (mut child, line) = spawn_simulator(n)?;
+            let base_url = line["base_url"].as_str().context("simulator base_url")?;
+            let token = line["private_app_token"]
+                .as_str()
+                .context("simulator private_app_token")?;
+            let mut config =
+                HubSpotConfig::private_app(base_url, token.to_owned()).scope("bench", "hubspot");
+            config.rate_limit_10s = 0;
+            config.search_per_second = 0;
+            let crm: Arc<dyn CrmProviderDyn> = Arc::new(HubSpotProvider::new(config)?);
+            engine.bind(
+                tenant.clone(),
+                "crm".into(),
+                Binding::new(
+                    app,
+                    crm.clone(),
+                    Arc::new(DeclarativeMapper::hubspot_defaults()),
+                    ConflictPolicy::default(),
+                ),
+            );
+            started = Instant::now();
+            let job = SyncJob::new(tenant.clone(), "crm".into(), ObjectKind::Contact)
+                .mode(SyncMode::Full)
+                .direction(direction);
+            let report = engine.run(job).await;
+            let _ = child.kill();
+            let _ = child.wait();
+            (report?, crm.api_calls(), 0)
         }
         _ => {
             let sim = SalesforceSim::start(SalesforceSimConfig {
@@ -193,7 +246,8 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
             sim.reset_stats();
             started = Instant::now();
             let job = SyncJob::new(tenant.clone(), "crm".into(), ObjectKind::Contact)
-                .mode(SyncMode::Full);
+                .mode(SyncMode::Full)
+                .direction(direction);
             let report = engine.run(job).await?;
             let stats = sim.stats();
             (report, stats.requests, stats.throttled)
@@ -214,6 +268,7 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
         "{}",
         json!({
             "scenario": scenario,
+            "direction": direction.as_str(),
             "records": moved,
             "api_calls": calls,
             "wall_seconds": (seconds * 1000.0).round() / 1000.0,
@@ -231,6 +286,53 @@ async fn run(scenario: &str, n: usize) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Starts `crmsync-sim hubspot --contacts N` (`CRMSYNC_SIM_BIN`, else the binary beside
+/// this example's directory: `cargo build --release -p crmsync-sim` first) and reads the
+/// line it prints once it serves.
+fn spawn_simulator(n: usize) -> anyhow::Result<(std::process::Child, serde_json::Value)> {
+    use std::io::BufRead;
+    let bin = match std::env::var_os("CRMSYNC_SIM_BIN") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => std::env::current_exe()?
+            .parent()
+            .and_then(std::path::Path::parent)
+            .context("the example's directory")?
+            .join("crmsync-sim"),
+    };
+    let mut child = std::process::Command::new(&bin)
+        .args([
+            "hubspot",
+            "--port",
+            "0",
+            "--rate-limit-10s",
+            "0",
+            "--search-rate-per-s",
+            "0",
+        ])
+        .args([
+            "--companies",
+            "0",
+            "--deals",
+            "0",
+            "--contacts",
+            &n.to_string(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| {
+            format!(
+                "starting {} (build it with cargo build --release -p crmsync-sim)",
+                bin.display()
+            )
+        })?;
+    let stdout = child.stdout.take().context("the simulator's stdout")?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let parsed = serde_json::from_str(&line)
+        .with_context(|| format!("the simulator's first line: {line:?}"))?;
+    Ok((child, parsed))
 }
 
 /// N new application contacts, distinct people.
