@@ -815,6 +815,20 @@ pub trait SyncStore: Send + Sync + 'static {
         values: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<MirrorRecord>>>;
 
+    /// Which of `values` (keys of a match field or [`PERSON`](crate::match_key::PERSON),
+    /// as for [`mirror_find`](Self::mirror_find)) more than `cap` live mirror records
+    /// hold. Counting stops at `cap + 1` per value, so the cost is bounded however
+    /// common a value is: match before create leaves such name keys out, as a common
+    /// surname cannot tell people apart and would make every record a candidate.
+    fn mirror_common_keys<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        object: &'a ObjectKind,
+        field: &'a str,
+        values: &'a [String],
+        cap: u32,
+    ) -> BoxFuture<'a, Result<Vec<String>>>;
+
     /// [`mirror_find`](Self::mirror_find) less the records linked (as local records) on
     /// `connection`: the candidates match before create may still link. Filtered in
     /// the query, so that linked rows are never read.

@@ -52,7 +52,7 @@ mod sqlite;
 
 pub use crypto::CredentialKey;
 pub use memory::MemoryStore;
-pub use mirror_provider::MirrorProvider;
+pub use mirror_provider::{MirrorProvider, NAME_BLOCK_CAP};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -17,6 +17,11 @@ use serde_json::Value;
 
 /// Largest page, read and write batch the mirror serves.
 const MAX_BATCH: usize = 5_000;
+/// A name key ([`MatchKey::Name`]) more records hold than this is not looked up: so
+/// common a name (thousands of `smith j`) cannot tell people apart on its own, and
+/// fetching every holder for every record would make match before create quadratic. Such
+/// records are still found by e-mail and phone.
+pub const NAME_BLOCK_CAP: u32 = 200;
 /// Page size when the request asks for none.
 const DEFAULT_PAGE: usize = 100;
 /// Rows `describe` looks at to list fields.
@@ -39,6 +44,7 @@ const DESCRIBE_SAMPLE: u32 = 500;
 ///   any field (see [`SyncStore::mirror_find`] for how match fields are normalized).
 /// - [`find_unlinked`](CrmProvider::find_unlinked) leaves rows already linked on the
 ///   connection out in the store's query.
+/// - A name key held by more than [`NAME_BLOCK_CAP`] records is not looked up.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -112,18 +118,46 @@ impl MirrorProvider {
 
         // Fields: one look-up per field name, with every value asked for it. The store
         // compares match fields normalized (`match_text`); so does the routing here.
-        let mut by_field: BTreeMap<&str, Vec<(usize, Option<String>)>> = BTreeMap::new();
+        let mut by_field: BTreeMap<&str, Vec<Wanted>> = BTreeMap::new();
         for (i, key) in keys.iter().enumerate() {
+            let blocking = matches!(key, MatchKey::Name { .. });
             for (field, value) in match_fields(key) {
-                by_field
-                    .entry(field)
-                    .or_default()
-                    .push((i, crate::mirror::find_key(field, &value)));
+                by_field.entry(field).or_default().push((
+                    i,
+                    crate::mirror::find_key(field, &value),
+                    blocking,
+                ));
             }
         }
         let mut seen: BTreeSet<(usize, RecordId)> = BTreeSet::new();
-        for (field, wanted) in by_field {
-            let values: BTreeSet<String> = wanted.iter().filter_map(|(_, v)| v.clone()).collect();
+        for (field, mut wanted) in by_field {
+            // Name keys more than NAME_BLOCK_CAP records share tell nobody apart.
+            let blocking: BTreeSet<String> = wanted
+                .iter()
+                .filter(|(_, _, blocking)| *blocking)
+                .filter_map(|(_, v, _)| v.clone())
+                .collect();
+            if !blocking.is_empty() {
+                let blocking: Vec<String> = blocking.into_iter().collect();
+                let common: BTreeSet<String> = self
+                    .store
+                    .mirror_common_keys(&self.tenant, object, field, &blocking, NAME_BLOCK_CAP)
+                    .await?
+                    .into_iter()
+                    .collect();
+                if !common.is_empty() {
+                    tracing::debug!(
+                        field,
+                        keys = common.len(),
+                        "name keys held by more than {NAME_BLOCK_CAP} records are not looked up"
+                    );
+                    wanted.retain(|(_, v, blocking)| {
+                        !(*blocking && v.as_ref().is_some_and(|v| common.contains(v)))
+                    });
+                }
+            }
+            let values: BTreeSet<String> =
+                wanted.iter().filter_map(|(_, v, _)| v.clone()).collect();
             if values.is_empty() {
                 continue;
             }
@@ -143,7 +177,7 @@ impl MirrorProvider {
             for row in rows {
                 let key = crate::mirror::record_key(field, &row.fields);
                 let Some(key) = key else { continue };
-                for (i, value) in &wanted {
+                for (i, value, _) in &wanted {
                     // A phone found in both fields is one match.
                     if value.as_ref() == Some(&key) && seen.insert((*i, row.id.clone())) {
                         matches.push(RecordMatch {
@@ -158,6 +192,11 @@ impl MirrorProvider {
         Ok(matches)
     }
 }
+
+/// One value a `find` key looks a field up by: the key's index, the value's match key
+/// (`None`: nothing can match it), and whether it comes from a name key (subject to
+/// [`NAME_BLOCK_CAP`]).
+type Wanted = (usize, Option<String>, bool);
 
 /// Parses a mirror cursor: a non-negative decimal sequence number.
 fn parse_cursor(cursor: &Cursor) -> Result<i64> {

@@ -360,3 +360,79 @@ async fn the_provider_describes_itself() {
             .is_empty()
     );
 }
+
+/// Name keys find records by last name and first initial (and those without a first
+/// name), leave out records linked on the connection, and are not looked up at all once
+/// more than `NAME_BLOCK_CAP` records share them; a last-name field key still is.
+#[tokio::test]
+async fn name_keys_block_by_initial_skip_linked_and_common_names() {
+    use crmsync_core::PageCommit;
+    for (name, store) in stores().await {
+        let tenant = TenantId::new("names");
+        let object = ObjectKind::Contact;
+        let mirror = provider(&store, &tenant);
+        let person = |id: &str, first: Option<&str>, last: &str| MirrorWrite {
+            id: Some(id.into()),
+            fields: fields(json!({ "first_name": first, "last_name": last })),
+            idempotency_key: None,
+        };
+        let mut writes = vec![
+            person("jane", Some("Jane"), "Doe"),
+            person("john", Some("John"), "DOE"),
+            person("ann", Some("Ann"), "Doe"),
+            person("nofirst", None, "Doe"),
+        ];
+        let cap = crmsync_store::NAME_BLOCK_CAP as usize;
+        writes.extend((0..=cap).map(|i| person(&format!("s{i}"), Some("Sam"), "Smith")));
+        store.mirror_write(&tenant, &object, writes).await.unwrap();
+        let mut commit = PageCommit::new("crm".into(), object.clone());
+        commit.upsert_links = vec![crmsync_core::Link {
+            local_id: "john".into(),
+            remote_id: "r-john".into(),
+            base: Fields::new(),
+            base_hash: 0,
+            remote_modified_at: None,
+            local_modified_at: None,
+            synced_at: chrono::Utc::now(),
+        }];
+        store.commit_page(&tenant, commit).await.unwrap();
+        let doe_j = MatchKey::Name {
+            last_name: "doe".into(),
+            first_initial: Some('j'),
+        };
+        let smith_s = MatchKey::Name {
+            last_name: "smith".into(),
+            first_initial: Some('s'),
+        };
+        let smith_field = MatchKey::Field {
+            name: "last_name".into(),
+            value: "smith".into(),
+        };
+        let keys = [doe_j, smith_s, smith_field];
+        let ids = |found: Vec<crmsync_core::RecordMatch>, key: usize| {
+            let mut ids: Vec<String> = found
+                .into_iter()
+                .filter(|m| m.key_index == key)
+                .map(|m| m.record.id.as_str().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let found = mirror.find(&object, &keys, &[]).await.unwrap();
+        assert_eq!(ids(found.clone(), 0), ["jane", "john", "nofirst"], "{name}");
+        assert!(
+            ids(found.clone(), 1).is_empty(),
+            "{name}: a common name key"
+        );
+        assert_eq!(ids(found, 2).len(), cap + 1, "{name}: a field key is exact");
+        let found = mirror
+            .find_unlinked(&object, &keys[..1], &[], &"crm".into())
+            .await
+            .unwrap();
+        assert_eq!(
+            ids(found, 0),
+            ["jane", "nofirst"],
+            "{name}: linked left out"
+        );
+    }
+}

@@ -2356,6 +2356,37 @@ pub async fn mirror_find_by_person_key_leaves_out_linked_rows(store: &dyn SyncSt
         vec!["1", "2", "3", "4"],
         "linked on another connection only"
     );
+    // Common keys: more than `cap` live holders (counting stops there).
+    let common = |cap: u32, field: &'static str, values: &[&str]| {
+        let values = keys(values);
+        let (t, object) = (&t, &object);
+        async move {
+            ok(
+                "mirror_common_keys",
+                store.mirror_common_keys(t, object, field, &values, cap),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        common(1, person, &["smith j", "oneil e", "nobody x"]).await,
+        vec!["smith j"]
+    );
+    assert!(common(2, person, &["smith j"]).await.is_empty());
+    assert_eq!(common(3, "last_name", &["SMITH"]).await, vec!["smith"]);
+    ok(
+        "mirror_delete",
+        store.mirror_delete(&t, &object, &["1".into()]),
+    )
+    .await;
+    assert!(
+        common(1, person, &["smith j"]).await.is_empty(),
+        "tombstones are not holders"
+    );
+    assert!(
+        common(0, "city", &["Oslo"]).await.is_empty(),
+        "not a match field"
+    );
 }
 
 /// Create intents: stored per connection and object (one per target and source, the

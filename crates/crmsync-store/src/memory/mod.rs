@@ -653,6 +653,42 @@ impl SyncStore for MemoryStore {
         Box::pin(async move { self.find_mirror(tenant, object, field, values, None) })
     }
 
+    fn mirror_common_keys<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        object: &'a ObjectKind,
+        field: &'a str,
+        values: &'a [String],
+        cap: u32,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
+        Box::pin(async move {
+            self.with_tenant(tenant, "store.mirror_common_keys", |t| {
+                let Some(table) = t.mirror.get(object) else {
+                    return Ok(Vec::new());
+                };
+                let mut counts: HashMap<String, u64> = HashMap::new();
+                let wanted = mirror::find_values(field, values);
+                for record in table.rows.values().map(|row| &row.record) {
+                    if record.deleted {
+                        continue;
+                    }
+                    if let Some(key) = mirror::record_key(field, &record.fields) {
+                        if wanted.contains(&key) {
+                            *counts.entry(key).or_default() += 1;
+                        }
+                    }
+                }
+                let mut common: Vec<String> = counts
+                    .into_iter()
+                    .filter(|(_, n)| *n > u64::from(cap))
+                    .map(|(key, _)| key)
+                    .collect();
+                common.sort();
+                Ok(common)
+            })
+        })
+    }
+
     fn mirror_find_unlinked<'a>(
         &'a self,
         tenant: &'a TenantId,

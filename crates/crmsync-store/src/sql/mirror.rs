@@ -329,6 +329,65 @@ macro_rules! impl_sql_mirror {
 
             /// Live mirror rows whose field text is one of `values`, one query per chunk;
             /// match fields compare normalized (see `Dialect::match_fields`).
+            /// `mirror_common_keys`: one statement of bounded counts, one per value
+            /// (`LIMIT cap + 1` each), for fields with a key column; other fields are
+            /// never common.
+            async fn common_mirror_keys(
+                &self,
+                tenant: &::crmsync_core::TenantId,
+                object: &::crmsync_core::ObjectKind,
+                field: &str,
+                values: &[String],
+                cap: u32,
+            ) -> ::crmsync_core::Result<Vec<String>> {
+                const OP: &str = "store.mirror_common_keys";
+                let Some(column) = $crate::mirror::key_column(field) else {
+                    return Ok(Vec::new());
+                };
+                let keys: Vec<String> = {
+                    let mut keys: Vec<String> =
+                        $crate::mirror::find_values(field, values).into_iter().collect();
+                    keys.sort_unstable();
+                    keys
+                };
+                let limit = u64::from(cap) + 1;
+                let per = $crate::rows::rows_per_statement($dialect.max_binds, 3, 0).min(200);
+                let mut common = Vec::new();
+                for chunk in keys.chunks(per) {
+                    let mut query = ::sqlx::QueryBuilder::<$db>::new("");
+                    for (i, key) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            query.push(" UNION ALL ");
+                        }
+                        // `i` and `limit` are numbers of ours; the values are bound.
+                        query.push(format_args!(
+                            "SELECT {i} AS i, COUNT(*) AS n FROM (SELECT 1 AS one \
+                             FROM mirror_records WHERE tenant = "
+                        ));
+                        query.push_bind(tenant.as_str().to_owned());
+                        query.push(" AND object = ");
+                        query.push_bind(object.as_str().to_owned());
+                        query.push(format_args!(" AND {column} = "));
+                        query.push_bind(key.clone());
+                        query.push(format_args!(" AND deleted = FALSE LIMIT {limit}) AS b{i}"));
+                    }
+                    let counts: Vec<(i64, i64)> = query
+                        .build_query_as()
+                        .persistent(false)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err($crate::rows::storage(OP))?;
+                    for (i, n) in counts {
+                        let over = u64::try_from(n).unwrap_or_default() > u64::from(cap);
+                        let key = usize::try_from(i).ok().and_then(|i| chunk.get(i));
+                        if let (true, Some(key)) = (over, key) {
+                            common.push(key.clone());
+                        }
+                    }
+                }
+                Ok(common)
+            }
+
             async fn find_mirror(
                 &self,
                 tenant: &::crmsync_core::TenantId,

@@ -721,6 +721,17 @@ macro_rules! impl_sql_store {
                 Box::pin(self.find_mirror(tenant, object, field, values, None))
             }
 
+            fn mirror_common_keys<'a>(
+                &'a self,
+                tenant: &'a ::crmsync_core::TenantId,
+                object: &'a ::crmsync_core::ObjectKind,
+                field: &'a str,
+                values: &'a [String],
+                cap: u32,
+            ) -> $crate::sql::StoreFuture<'a, Vec<String>> {
+                Box::pin(self.common_mirror_keys(tenant, object, field, values, cap))
+            }
+
             fn mirror_find_unlinked<'a>(
                 &'a self,
                 tenant: &'a ::crmsync_core::TenantId,
