@@ -264,8 +264,11 @@ impl Engine {
                 counts.updated_remote += 1
             }
         }
-        // A create whose answer arrived (a record or an error) settles its intent.
-        if plan.creates_remote && (plan.remote_written || plan.failed.is_some()) && !dry {
+        // A create whose answer arrived settles its intent: created and linked here, or
+        // refused. Created but not linked (a later write of the plan failed), the intent
+        // stays, and the next pull links the record instead of the push creating another.
+        let answered = plan.remote_written == plan.failed.is_none();
+        if plan.creates_remote && answered && !dry {
             if let Some(local_id) = &plan.local_id {
                 commit
                     .settled_intents

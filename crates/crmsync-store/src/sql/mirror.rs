@@ -361,8 +361,8 @@ macro_rules! impl_sql_mirror {
                         }
                         // `i` and `limit` are numbers of ours; the values are bound.
                         query.push(format_args!(
-                            "SELECT {i} AS i, COUNT(*) AS n FROM (SELECT 1 AS one \
-                             FROM mirror_records WHERE tenant = "
+                            "SELECT CAST({i} AS BIGINT) AS i, COUNT(*) AS n \
+                             FROM (SELECT 1 AS one FROM mirror_records WHERE tenant = "
                         ));
                         query.push_bind(tenant.as_str().to_owned());
                         query.push(" AND object = ");
