@@ -132,21 +132,8 @@ async fn run(scenario: &str, n: usize, direction: Direction) -> anyhow::Result<(
                 ..HubSpotSimConfig::default()
             })
             .await?;
-            let mut config = HubSpotConfig::private_app(sim.base_url(), sim.private_app_token())
-                .scope("bench", "hubspot");
-            config.rate_limit_10s = if limited { 100 } else { 0 };
-            config.search_per_second = 0;
-            let crm: Arc<dyn CrmProviderDyn> = Arc::new(HubSpotProvider::new(config)?);
-            engine.bind(
-                tenant.clone(),
-                "crm".into(),
-                Binding::new(
-                    app,
-                    crm,
-                    Arc::new(DeclarativeMapper::hubspot_defaults()),
-                    ConflictPolicy::default(),
-                ),
-            );
+            let config = HubSpotConfig::private_app(sim.base_url(), sim.private_app_token());
+            bind_hubspot(&engine, &tenant, app, config, if limited { 100 } else { 0 })?;
             if scenario == "hubspot-push" {
                 write_people(&store, &tenant, n).await?;
             }
@@ -180,21 +167,8 @@ async fn run(scenario: &str, n: usize, direction: Direction) -> anyhow::Result<(
             let token = line["private_app_token"]
                 .as_str()
                 .context("simulator private_app_token")?;
-            let mut config =
-                HubSpotConfig::private_app(base_url, token.to_owned()).scope("bench", "hubspot");
-            config.rate_limit_10s = 0;
-            config.search_per_second = 0;
-            let crm: Arc<dyn CrmProviderDyn> = Arc::new(HubSpotProvider::new(config)?);
-            engine.bind(
-                tenant.clone(),
-                "crm".into(),
-                Binding::new(
-                    app,
-                    crm.clone(),
-                    Arc::new(DeclarativeMapper::hubspot_defaults()),
-                    ConflictPolicy::default(),
-                ),
-            );
+            let config = HubSpotConfig::private_app(base_url, token.to_owned());
+            let crm = bind_hubspot(&engine, &tenant, app, config, 0)?;
             started = Instant::now();
             let job = SyncJob::new(tenant.clone(), "crm".into(), ObjectKind::Contact)
                 .mode(SyncMode::Full)
@@ -286,6 +260,32 @@ async fn run(scenario: &str, n: usize, direction: Direction) -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+/// Binds the `crm` connection of `tenant` to HubSpot with the default contact mapping,
+/// pacing at `rate_limit_10s` requests per 10 s (0: no pacing), no search pacing.
+fn bind_hubspot(
+    engine: &Engine,
+    tenant: &TenantId,
+    app: Arc<dyn CrmProviderDyn>,
+    config: HubSpotConfig,
+    rate_limit_10s: u32,
+) -> anyhow::Result<Arc<dyn CrmProviderDyn>> {
+    let mut config = config.scope("bench", "hubspot");
+    config.rate_limit_10s = rate_limit_10s;
+    config.search_per_second = 0;
+    let crm: Arc<dyn CrmProviderDyn> = Arc::new(HubSpotProvider::new(config)?);
+    engine.bind(
+        tenant.clone(),
+        "crm".into(),
+        Binding::new(
+            app,
+            crm.clone(),
+            Arc::new(DeclarativeMapper::hubspot_defaults()),
+            ConflictPolicy::default(),
+        ),
+    );
+    Ok(crm)
 }
 
 /// Starts `crmsync-sim hubspot --contacts N` (`CRMSYNC_SIM_BIN`, else the binary beside

@@ -151,7 +151,7 @@ impl Engine {
             .iter()
             .filter(|op| op.id.is_none())
             .filter_map(|op| {
-                let plan = op.key.parse::<usize>().ok().and_then(|i| plans.get(i))?;
+                let plan = plans.get(plan_index(&op.key)?)?;
                 Some(crmsync_core::CreateIntent {
                     target: Side::Remote,
                     source_id: plan.local_id.clone()?,
@@ -264,23 +264,16 @@ impl Engine {
                 counts.updated_remote += 1
             }
         }
-        // A create whose answer arrived settles its intent: created and linked here, or
-        // refused. Created but not linked (a later write of the plan failed), the intent
-        // stays, and the next pull links the record instead of the push creating another.
-        let answered = plan.remote_written == plan.failed.is_none();
-        if plan.creates_remote && answered && !dry {
-            if let Some(local_id) = &plan.local_id {
-                commit
-                    .settled_intents
-                    .push((Side::Remote, local_id.clone()));
-            }
-        }
-        if plan.settles_intent && plan.failed.is_none() && !dry {
-            if let Some(local_id) = &plan.local_id {
-                commit
-                    .settled_intents
-                    .push((Side::Remote, local_id.clone()));
-            }
+        // An intent is settled by the answer to its create (created and linked here, or
+        // refused) or by the link to what a lost create made. Created but not linked (a
+        // later write of the plan failed), it stays: the next pull links the record
+        // instead of the push creating another.
+        let answered = plan.creates_remote && plan.remote_written == plan.failed.is_none();
+        let found = plan.settles_intent && plan.failed.is_none();
+        if let (true, false, Some(local_id)) = (answered || found, dry, &plan.local_id) {
+            commit
+                .settled_intents
+                .push((Side::Remote, local_id.clone()));
         }
         if let Some(error) = &plan.failed {
             let operation = format!("sync_{}", direction_of(source).as_str());
@@ -452,8 +445,13 @@ impl Engine {
 }
 
 /// The plan a write op's key names (ops are keyed by their plan's index).
+/// The index of the plan a write op's correlation key names.
+fn plan_index(key: &str) -> Option<usize> {
+    key.parse::<usize>().ok()
+}
+
 fn plan_of<'p>(plans: &'p mut [Plan], key: &str) -> Option<&'p mut Plan> {
-    key.parse::<usize>().ok().and_then(|i| plans.get_mut(i))
+    plans.get_mut(plan_index(key)?)
 }
 
 pub(crate) fn record_payload(record: &Record) -> Value {

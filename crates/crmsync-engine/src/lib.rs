@@ -326,29 +326,7 @@ impl Engine {
         self.apply_reviews(job, binding, run).await?;
         let parked = std::sync::Mutex::default();
         if matches!(job.direction, Direction::Pull | Direction::Both) {
-            let pull_started = chrono::Utc::now();
             stopped = self.pass(job, binding, run, Side::Remote, &parked).await?;
-            if stopped.is_none() && !job.options.dry_run {
-                // A whole pull that started after an intent found no record it made:
-                // its create was not applied, and the record may be created again.
-                let key = crmsync_core::LinkKey {
-                    connection: job.connection.clone(),
-                    object: job.object.clone(),
-                };
-                let before = pull_started - self.intent_settle;
-                let dropped = self
-                    .store
-                    .drop_create_intents(&job.tenant, &key, Side::Remote, before)
-                    .await?;
-                if dropped > 0 {
-                    tracing::info!(
-                        connection = %job.connection,
-                        object = %job.object,
-                        dropped,
-                        "creates whose answer was lost were not applied; they will be sent again"
-                    );
-                }
-            }
         }
         if matches!(job.direction, Direction::Push | Direction::Both) {
             let push_stop = self.pass(job, binding, run, Side::Local, &parked).await?;
@@ -402,8 +380,9 @@ pub(crate) struct PassContext<'a> {
     /// This side's records that pending ambiguous matches of the other side name as
     /// candidates (loaded when first needed).
     pub held: tokio::sync::OnceCell<BTreeSet<crmsync_core::RecordId>>,
-    /// Pending create intents of the connection and object (loaded when first needed).
-    pub intents: tokio::sync::OnceCell<Vec<crmsync_core::CreateIntent>>,
+    /// Pending create intents of the connection and object, each with the fields a
+    /// pull compares (loaded when first needed).
+    pub intents: tokio::sync::OnceCell<Vec<sides::PendingIntent>>,
     /// Source records of intents a record of this pass was linked by.
     pub used_intents: std::sync::Mutex<std::collections::HashSet<crmsync_core::RecordId>>,
 }

@@ -94,6 +94,7 @@ impl Engine {
         source: Side,
         parked_seen: &crate::ParkedSeen,
     ) -> Result<Option<String>> {
+        let started = chrono::Utc::now();
         let pass = PassContext::new(job, binding, run.id, parked_seen);
         let direction = direction_of(source);
         let provider = match source {
@@ -229,6 +230,12 @@ impl Engine {
             run.counts.pages += 1;
             self.report_progress(job, source, done, estimated_total, pages);
             if complete || next.is_none() {
+                // Only a pull of the CRM's own feed (its last page names the cursor to
+                // resume from) shows that a lost create made nothing; a targeted feed
+                // (`dlq replay`) names none.
+                if source == Side::Remote && next.is_some() && !job.options.dry_run {
+                    self.drop_unfulfilled_intents(&pass, started).await?;
+                }
                 return Ok(None);
             }
             cursor = next;

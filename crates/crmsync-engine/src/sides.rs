@@ -14,6 +14,13 @@ use crate::{
     pipeline::restrict,
 };
 
+/// A create intent on the CRM side, with the fields a record it made would arrive with
+/// in a pull (normalized; only fields the CRM reads back).
+pub(crate) struct PendingIntent {
+    source_id: RecordId,
+    expected: Fields,
+}
+
 /// What match before create found for one record.
 pub(crate) enum Matched {
     /// Link to this target record (its canonical fields) instead of creating.
@@ -227,17 +234,38 @@ impl Engine {
         Ok(out)
     }
 
-    /// Pending create intents of the pass's connection and object, read once per pass.
-    async fn create_intents<'p>(
-        &self,
-        pass: &'p PassContext<'_>,
-    ) -> Result<&'p [crmsync_core::CreateIntent]> {
+    /// Pending create intents of the pass's connection and object, read and normalized
+    /// once per pass: each with the fields the CRM reads back, formatted as a record
+    /// arriving from it is (so that a pull compares like with like).
+    async fn create_intents<'p>(&self, pass: &'p PassContext<'_>) -> Result<&'p [PendingIntent]> {
         let list = pass
             .intents
             .get_or_try_init(|| async {
-                self.store
+                let intents = self
+                    .store
                     .list_create_intents(&pass.job.tenant, &pass.link_key)
-                    .await
+                    .await?;
+                Ok::<_, crmsync_core::Error>(
+                    intents
+                        .into_iter()
+                        .filter(|intent| intent.target == Side::Remote)
+                        .map(|intent| {
+                            let probe = Record::new(
+                                intent.source_id.clone(),
+                                pass.job.object.clone(),
+                                intent.fields.clone(),
+                            );
+                            let mut expected = self.normalize_local(pass, &probe);
+                            expected.retain(|name, value| {
+                                pass.inbound.contains(name) && !value.is_null()
+                            });
+                            PendingIntent {
+                                source_id: intent.source_id,
+                                expected,
+                            }
+                        })
+                        .collect(),
+                )
             })
             .await?;
         Ok(list.as_slice())
@@ -254,12 +282,7 @@ impl Engine {
         unlinked: &[(Record, CanonicalRecord)],
         out: &mut HashMap<usize, Matched>,
     ) -> Result<()> {
-        let intents: Vec<&crmsync_core::CreateIntent> = self
-            .create_intents(pass)
-            .await?
-            .iter()
-            .filter(|intent| intent.target == Side::Remote)
-            .collect();
+        let intents = self.create_intents(pass).await?;
         if intents.is_empty() {
             return Ok(());
         }
@@ -272,22 +295,7 @@ impl Engine {
             }
             return Ok(());
         }
-        // A pull: which intent each unlinked CRM record fulfils (each intent once),
-        // comparing the fields the CRM reads back, both sides formatted alike.
-        let expected: Vec<(&RecordId, Fields)> = intents
-            .iter()
-            .map(|intent| {
-                let probe = Record::new(
-                    intent.source_id.clone(),
-                    pass.job.object.clone(),
-                    intent.fields.clone(),
-                );
-                let mut fields = self.normalize_local(pass, &probe);
-                fields.retain(|name, value| pass.inbound.contains(name) && !value.is_null());
-                (&intent.source_id, fields)
-            })
-            .filter(|(_, fields)| !fields.is_empty())
-            .collect();
+        // A pull: which intent each unlinked CRM record fulfils (each intent once).
         let mut wanted: Vec<(usize, RecordId)> = Vec::new();
         {
             let mut used = pass.used_intents.lock().unwrap_or_else(|p| p.into_inner());
@@ -301,16 +309,17 @@ impl Engine {
                     canonical.fields.clone(),
                 );
                 let arrived = self.normalize_local(pass, &probe);
-                let fulfils = expected.iter().find(|(source, fields)| {
-                    !used.contains(*source)
-                        && fields
+                let fulfils = intents.iter().find(|intent| {
+                    !intent.expected.is_empty()
+                        && !used.contains(&intent.source_id)
+                        && intent
+                            .expected
                             .iter()
                             .all(|(name, value)| arrived.get(name) == Some(value))
                 });
-                if let Some((source, _)) = fulfils {
-                    let intent_source = (*source).clone();
-                    used.insert(intent_source.clone());
-                    wanted.push((i, intent_source));
+                if let Some(intent) = fulfils {
+                    used.insert(intent.source_id.clone());
+                    wanted.push((i, intent.source_id.clone()));
                 }
             }
         }
@@ -324,6 +333,31 @@ impl Engine {
             if let Some((record, fields)) = sources.get(&source_id) {
                 out.insert(i, Matched::Intended(record.clone(), fields.clone()));
             }
+        }
+        Ok(())
+    }
+
+    /// After a whole pull that started at `started`: intents written before it (less
+    /// [`Engine::with_intent_settle`]) whose records the pull did not find were not
+    /// applied by the CRM, so they are dropped and their records may be created again.
+    pub(crate) async fn drop_unfulfilled_intents(
+        &self,
+        pass: &PassContext<'_>,
+        started: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let before = started - self.intent_settle;
+        let job = pass.job;
+        let dropped = self
+            .store
+            .drop_create_intents(&job.tenant, &pass.link_key, Side::Remote, before)
+            .await?;
+        if dropped > 0 {
+            tracing::info!(
+                connection = %job.connection,
+                object = %job.object,
+                dropped,
+                "creates whose answer was lost were not applied; they will be sent again"
+            );
         }
         Ok(())
     }

@@ -328,6 +328,23 @@ pub(crate) fn storage(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Er
     }
 }
 
+/// Pushes ` IN (…)` with every value bound: the list every batched look-up and delete
+/// of the SQL stores ends with (callers chunk `values` by [`rows_per_statement`]).
+pub(crate) fn push_in<DB, T>(
+    query: &mut sqlx::QueryBuilder<DB>,
+    values: impl IntoIterator<Item = T>,
+) where
+    DB: sqlx::Database,
+    T: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    query.push(" IN (");
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value);
+    }
+    list.push_unseparated(")");
+}
+
 /// How many rows of `binds_per_row` parameters fit in one statement that also binds
 /// `fixed` parameters of its own.
 pub(crate) fn rows_per_statement(max_binds: usize, binds_per_row: usize, fixed: usize) -> usize {

@@ -38,12 +38,11 @@ macro_rules! impl_sql_mirror {
                     query.push_bind(tenant.as_str().to_owned());
                     query.push(" AND object = ");
                     query.push_bind(object.as_str().to_owned());
-                    query.push(format_args!(" AND {column} IN ("));
-                    let mut list = query.separated(", ");
-                    for value in chunk {
-                        list.push_bind((*value).to_owned());
-                    }
-                    list.push_unseparated(")");
+                    query.push(format_args!(" AND {column}"));
+                    $crate::rows::push_in(
+                        &mut query,
+                        chunk.iter().map(|value| (*value).to_owned()),
+                    );
                     let found = query
                         .build()
                         .persistent(false)
@@ -311,12 +310,11 @@ macro_rules! impl_sql_mirror {
                     query.push_bind(tenant.as_str().to_owned());
                     query.push(" AND object = ");
                     query.push_bind(object.as_str().to_owned());
-                    query.push(" AND deleted = FALSE AND id IN (");
-                    let mut list = query.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.as_str().to_owned());
-                    }
-                    list.push_unseparated(")");
+                    query.push(" AND deleted = FALSE AND id");
+                    $crate::rows::push_in(
+                        &mut query,
+                        chunk.iter().map(|id| id.as_str().to_owned()),
+                    );
                     found.extend(
                         self.fetch_mirror(object, query.build().persistent(false), OP)
                             .await?,
@@ -440,12 +438,10 @@ macro_rules! impl_sql_mirror {
                             }
                         }
                     }
-                    query.push(" IN (");
-                    let mut list = query.separated(", ");
-                    for value in chunk {
-                        list.push_bind((*value).to_owned());
-                    }
-                    list.push_unseparated(")");
+                    $crate::rows::push_in(
+                        &mut query,
+                        chunk.iter().map(|value| (*value).to_owned()),
+                    );
                     found.extend(
                         self.fetch_mirror(object, query.build().persistent(false), OP)
                             .await?,

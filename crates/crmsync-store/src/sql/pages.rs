@@ -35,12 +35,11 @@ macro_rules! impl_sql_pages {
                 for chunk in unique.chunks(per) {
                     let mut query = ::sqlx::QueryBuilder::<$db>::new($crate::sql::LINK_SELECT);
                     Self::push_link_scope(&mut query, tenant, key);
-                    query.push(format_args!(" AND {column} IN ("));
-                    let mut list = query.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.as_str().to_owned());
-                    }
-                    list.push_unseparated(")");
+                    query.push(format_args!(" AND {column}"));
+                    $crate::rows::push_in(
+                        &mut query,
+                        chunk.iter().map(|id| id.as_str().to_owned()),
+                    );
                     let rows = query
                         .build()
                         .persistent(false)
@@ -115,12 +114,11 @@ macro_rules! impl_sql_pages {
                             query.push_bind(key.object.as_str().to_owned());
                             query.push(" AND target = ");
                             query.push_bind($crate::rows::side_name(target));
-                            query.push(" AND source_id IN (");
-                            let mut list = query.separated(", ");
-                            for id in chunk {
-                                list.push_bind(id.as_str().to_owned());
-                            }
-                            list.push_unseparated(")");
+                            query.push(" AND source_id");
+                            $crate::rows::push_in(
+                                &mut query,
+                                chunk.iter().map(|id| id.as_str().to_owned()),
+                            );
                             query
                                 .build()
                                 .persistent(false)
@@ -156,12 +154,11 @@ macro_rules! impl_sql_pages {
                     let mut query =
                         ::sqlx::QueryBuilder::<$db>::new("DELETE FROM links WHERE tenant = ");
                     Self::push_link_scope(&mut query, tenant, key);
-                    query.push(format_args!(" AND {column} IN ("));
-                    let mut list = query.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.as_str().to_owned());
-                    }
-                    list.push_unseparated(")");
+                    query.push(format_args!(" AND {column}"));
+                    $crate::rows::push_in(
+                        &mut query,
+                        chunk.iter().map(|id| id.as_str().to_owned()),
+                    );
                     query
                         .build()
                         .persistent(false)
@@ -368,12 +365,8 @@ macro_rules! impl_sql_pages {
                     query.push_bind(now);
                     query.push(" WHERE tenant = ");
                     query.push_bind(tenant.as_str().to_owned());
-                    query.push(" AND status = 'resolved' AND id IN (");
-                    let mut list = query.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    list.push_unseparated(")");
+                    query.push(" AND status = 'resolved' AND id");
+                    $crate::rows::push_in(&mut query, chunk.iter().map(|id| *id));
                     query
                         .build()
                         .persistent(false)
